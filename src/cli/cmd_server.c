@@ -1,3 +1,196 @@
+/* skiff server: the control plane in the foreground. Creates the data
+ * directory, PKI and kubeconfig on first start, opens the store and serves
+ * the API until SIGTERM/SIGINT. */
+#include "apiserver/apiserver.h"
 #include "cli/cli.h"
+#include "pki/pki.h"
+#include "store/store.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
-int sk_cmd_server(int argc, char **argv) { fprintf(stderr, "skiff server: not built yet\n"); return 1; }
+#include <string.h>
+#include <sys/signalfd.h>
+
+struct server_opts {
+    const char *data_dir;
+    const char *bind;
+    int port;
+    const char *kubeconfig;
+    bool disable_agent;
+    int64_t keep_revisions, keep_seconds, compact_interval_ms;
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: skiff server [flags]\n"
+            "  --data-dir DIR            state directory (default /var/lib/skiff)\n"
+            "  --bind-address ADDR       address to serve on (default 127.0.0.1)\n"
+            "  --port N                  HTTPS port (default 6443)\n"
+            "  --write-kubeconfig PATH   admin kubeconfig (default DIR/kubeconfig)\n"
+            "  --disable-agent           do not run the node agent in this process\n"
+            "  --store-keep-revisions N  history kept for watches (default 10000)\n"
+            "  --store-keep-seconds N    history kept for watches (default 300)\n"
+            "  --store-compact-interval-ms N  (default 60000)\n"
+            "  -v, --verbose             debug logging\n");
+}
+
+static int parse_int(const char *flag, const char *v, int64_t min, int64_t max, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (errno || *end || end == v || n < min || n > max) {
+        fprintf(stderr, "skiff server: invalid value \"%s\" for %s\n", v, flag);
+        return -1;
+    }
+    *out = n;
+    return 0;
+}
+
+static int parse_opts(int argc, char **argv, struct server_opts *o)
+{
+    enum { O_DATA = 1000, O_BIND, O_PORT, O_KCFG, O_NOAGENT, O_KREV, O_KSEC, O_CINT };
+    static const struct option opts[] = {
+        {"data-dir", required_argument, 0, O_DATA},
+        {"bind-address", required_argument, 0, O_BIND},
+        {"port", required_argument, 0, O_PORT},
+        {"write-kubeconfig", required_argument, 0, O_KCFG},
+        {"disable-agent", no_argument, 0, O_NOAGENT},
+        {"store-keep-revisions", required_argument, 0, O_KREV},
+        {"store-keep-seconds", required_argument, 0, O_KSEC},
+        {"store-compact-interval-ms", required_argument, 0, O_CINT},
+        {"verbose", no_argument, 0, 'v'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
+    };
+    int c;
+    int64_t v;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+        switch (c) {
+        case O_DATA: o->data_dir = optarg; break;
+        case O_BIND: o->bind = optarg; break;
+        case O_PORT:
+            if (parse_int("--port", optarg, 1, 65535, &v) < 0) return -1;
+            o->port = (int)v;
+            break;
+        case O_KCFG: o->kubeconfig = optarg; break;
+        case O_NOAGENT: o->disable_agent = true; break;
+        case O_KREV:
+            if (parse_int("--store-keep-revisions", optarg, 0, INT64_MAX, &o->keep_revisions) < 0) return -1;
+            break;
+        case O_KSEC:
+            if (parse_int("--store-keep-seconds", optarg, 0, INT64_MAX, &o->keep_seconds) < 0) return -1;
+            break;
+        case O_CINT:
+            if (parse_int("--store-compact-interval-ms", optarg, 10, INT64_MAX, &o->compact_interval_ms) < 0) return -1;
+            break;
+        case 'v': sk_log_level = SK_DEBUG; break;
+        case 'h': usage(stdout); exit(0);
+        default: usage(stderr); return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "skiff server: unexpected argument \"%s\"\n", argv[optind]);
+        return -1;
+    }
+    return 0;
+}
+
+int sk_cmd_server(int argc, char **argv)
+{
+    _sk_free_ char *url = NULL, *p_ca = NULL, *p_cert = NULL, *p_key = NULL, *p_acert = NULL, *p_akey = NULL;
+    struct server_opts o = {.data_dir = "/var/lib/skiff", .bind = "127.0.0.1", .port = 6443,
+                            .keep_revisions = 10000, .keep_seconds = 300,
+                            .compact_interval_ms = 60000};
+    if (parse_opts(argc, argv, &o) < 0) return 2;
+    sk_err err = SK_ERR_INIT;
+    int rc = 1;
+    sk_store *st = NULL;
+    sk_apiserver *api = NULL;
+    char *ca = NULL, *cert = NULL, *key = NULL, *acert = NULL, *akey = NULL;
+    _sk_free_ char *kcfg = o.kubeconfig ? sk_strdup(o.kubeconfig) : sk_printf("%s/kubeconfig", o.data_dir);
+    _sk_free_ char *dbpath = sk_printf("%s/skiff.db", o.data_dir);
+    _sk_free_ char *pki = sk_printf("%s/pki", o.data_dir);
+    _sk_free_ char *tokens = sk_printf("%s/tokens.csv", o.data_dir);
+
+    if (sk_mkdir_p(o.data_dir, 0700, &err) < 0) goto out;
+    /* Signals go to a signalfd, blocked in every thread started after this. */
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &mask, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int64_t t0 = sk_now_ms();
+    struct sk_store_config sc = {.backend = "sqlite", .path = dbpath,
+                                 .keep_seconds = o.keep_seconds,
+                                 .keep_revisions = o.keep_revisions,
+                                 .compact_interval_ms = o.compact_interval_ms};
+    st = sk_store_open(&sc, &err);
+    if (!st) goto out;
+
+    const char *sans[] = {"localhost", "127.0.0.1", o.bind, "kubernetes", "kubernetes.default",
+                          "kubernetes.default.svc", "kubernetes.default.svc.cluster.local",
+                          "10.96.0.1"};
+    size_t nsans = SK_ARRAY_LEN(sans);
+    if (!strcmp(o.bind, "0.0.0.0") || !strcmp(o.bind, "::")) {
+        sans[2] = "localhost"; /* wildcard binds are not SANs */
+    }
+    if (sk_pki_ensure(o.data_dir, sans, nsans, &err) < 0) goto out;
+    p_ca = sk_printf("%s/ca.crt", pki);
+    p_cert = sk_printf("%s/server.crt", pki);
+    p_key = sk_printf("%s/server.key", pki);
+    p_acert = sk_printf("%s/admin.crt", pki);
+    p_akey = sk_printf("%s/admin.key", pki);
+    if (!(ca = sk_read_file(p_ca, NULL, &err)) || !(cert = sk_read_file(p_cert, NULL, &err)) ||
+        !(key = sk_read_file(p_key, NULL, &err)) || !(acert = sk_read_file(p_acert, NULL, &err)) ||
+        !(akey = sk_read_file(p_akey, NULL, &err)))
+        goto out;
+    if (access(tokens, F_OK) != 0) {
+        _sk_free_ char *tok = sk_pki_random_token(24);
+        _sk_free_ char *line = sk_printf("%s,admin,admin,system:masters\n", tok);
+        if (sk_write_file(tokens, line, strlen(line), 0600, &err) < 0) goto out;
+    }
+
+    const char *host = (!strcmp(o.bind, "0.0.0.0") || !strcmp(o.bind, "::")) ? "127.0.0.1" : o.bind;
+    url = strchr(host, ':') ? sk_printf("https://[%s]:%d", host, o.port)
+                                            : sk_printf("https://%s:%d", host, o.port);
+    sk_pem_pair admin = {acert, akey};
+    if (sk_kubeconfig_write(kcfg, url, ca, &admin, &err) < 0) goto out;
+
+    struct sk_apiserver_config ac = {.bind_address = o.bind, .port = o.port, .cert_pem = cert,
+                                     .key_pem = key, .ca_pem = ca, .token_file = tokens,
+                                     .git_version = SKIFF_GIT_VERSION,
+                                     .major = SKIFF_VERSION_MAJOR, .minor = SKIFF_VERSION_MINOR};
+    api = sk_apiserver_new(&ac, st, &err);
+    if (!api) goto out;
+    if (sk_apiserver_start(api, &err) < 0) goto out;
+    sk_log(SK_INFO, "server", "serving on %s (ready in %lld ms); kubeconfig: %s", url,
+           (long long)(sk_now_ms() - t0), kcfg);
+    if (o.disable_agent)
+        sk_log(SK_DEBUG, "server", "node agent disabled");
+
+    int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+    struct signalfd_siginfo si;
+    while (read(sfd, &si, sizeof si) < 0 && errno == EINTR) {
+    }
+    close(sfd);
+    sk_log(SK_INFO, "server", "signal %u: shutting down", si.ssi_signo);
+    rc = 0;
+out:
+    if (rc && err.msg[0]) fprintf(stderr, "skiff server: %s\n", err.msg);
+    sk_apiserver_free(api);
+    sk_store_free(st);
+    free(ca);
+    free(cert);
+    free(key);
+    free(acert);
+    free(akey);
+    sk_err_clear(&err);
+    return rc;
+}

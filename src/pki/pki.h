@@ -18,7 +18,11 @@ void sk_pem_pair_release(sk_pem_pair *p);
  * admin.crt/admin.key, creating what is missing (ECDSA P-256, 10 years for
  * the CA, 1 year for leaves). The server certificate is reissued when its
  * SANs do not cover `sans` (DNS names and IPs, mixed; IPs detected). The
- * admin certificate has CN=kubernetes-admin, O=system:masters. */
+ * admin certificate has CN=kubernetes-admin, O=system:masters. Leaves are
+ * also reissued when not signed by the current CA, not matching their key
+ * or expiring within 30 days. A missing ca.crt or ca.key regenerates the CA
+ * (and every leaf); an unparsable CA is an error, never silently replaced.
+ * Keys are written mode 0600, certificates 0644, DIR/pki is 0700. */
 int sk_pki_ensure(const char *dir, const char *const *sans, size_t nsans, sk_err *err)
     SK_MUST_CHECK;
 
@@ -45,7 +49,14 @@ typedef struct sk_identity {
 int sk_pki_peer_identity(void *gnutls_session, const char *ca_pem, sk_identity *id, sk_err *err)
     SK_MUST_CHECK;
 
-/* A random URL-safe token of n bytes of entropy (hex), caller frees. */
+/* A random URL-safe token of n bytes of entropy (hex), caller frees.
+ * NULL when n > 4096 or the system RNG fails. */
 char *sk_pki_random_token(size_t n);
+
+/* Verifies a PEM certificate (leaf first, optional intermediates) exactly
+ * like sk_pki_peer_identity: chain to ca_pem, validity dates, clientAuth
+ * usage; fills id. -1 + SK_EUNAUTHORIZED when invalid. */
+int sk_pki_verify_pem(const char *ca_pem, const char *cert_pem, sk_identity *id, sk_err *err)
+    SK_MUST_CHECK;
 
 #endif

@@ -31,6 +31,10 @@ struct sk_store_config {
     int64_t keep_revisions;  /* history retention, default 10000 */
     int64_t compact_interval_ms; /* how often compaction runs, default 60000 */
 };
+/* In sk_store_config, 0 selects the default; a negative keep_seconds or
+ * keep_revisions means "no retention" by that measure (tests use this).
+ * Keys are at most 4096 bytes (else SK_EINVALID), values at most 8 MiB
+ * (else SK_ETOOLARGE). */
 
 /* Opens (creating if needed). Fails with a clear message when another
  * process holds the same database. Caller frees with sk_store_free. */
@@ -62,7 +66,7 @@ int sk_store_get(sk_store *st, const char *key, sk_kv *out, sk_err *err) SK_MUST
  * revision the range was read at. Caller frees each kv and the array. */
 int sk_store_range(sk_store *st, const char *prefix, const char *start_after, size_t limit,
                    sk_kv **out, size_t *n, bool *more, int64_t *rev, sk_err *err) SK_MUST_CHECK;
-/* Number of keys with the prefix. */
+/* Number of keys with the prefix; -1 on a database error. */
 int64_t sk_store_count(sk_store *st, const char *prefix);
 
 /* Creates key; SK_EEXIST if present. *rev receives the new revision. */
@@ -87,18 +91,24 @@ typedef struct sk_event {
     int64_t rev;         /* revision of this change */
     int64_t create_rev;  /* of the key; for PUT with create_rev == rev it's a creation */
     const char *key;
-    const char *value;   /* PUT: new value; DELETE: last value */
+    const char *value;   /* PUT: new value; DELETE: last value. value_len
+                          * bytes, not necessarily NUL-terminated */
     size_t value_len;
 } sk_event;
 
 /* Called in the writer thread after each commit with the batch of events,
- * in revision order. Borrowed: valid only during the call. */
+ * in revision order. Borrowed: valid only during the call. The writes of
+ * the batch return to their callers only after the listener returned, and
+ * sk_store_rev() already includes them; readers can see them a moment
+ * before (from COMMIT on). Keep it short: it delays every writer. */
 typedef void (*sk_store_listener)(void *ud, const sk_event *evs, size_t n);
 void sk_store_set_listener(sk_store *st, sk_store_listener cb, void *ud);
 
 /* Replays history: calls cb for every change with after_rev < rev <= until_rev
  * whose key starts with prefix, in revision order. SK_EGONE if after_rev is
- * older than the compacted revision. */
+ * older than the compacted revision. until_rev <= 0 means "up to the
+ * current revision". cb runs inside a
+ * read transaction on a pooled connection: it must not call the store. */
 int sk_store_history(sk_store *st, const char *prefix, int64_t after_rev, int64_t until_rev,
                      void (*cb)(void *ud, const sk_event *ev), void *ud, sk_err *err)
     SK_MUST_CHECK;
