@@ -310,11 +310,13 @@ void sk_default_job(json_t *job)
     def_str(spec, "podReplacementPolicy",
             absent(spec, "podFailurePolicy") ? "TerminatingOrFailed" : "Failed");
     def_bool(spec, "manualSelector", false);
+    /* Upstream copies the template labels when decoding from storage too,
+     * so the generated selector labels end up on the Job itself. */
+    job_selector(job, spec);
     json_t *md = def_obj(job, "metadata");
     json_t *tl = sk_json_path(job, "spec.template.metadata.labels");
     if (md && json_is_object(tl) && !json_object_size(json_object_get(md, "labels")))
         json_object_set_new(md, "labels", json_deep_copy(tl));
-    job_selector(job, spec);
     default_template(job, "spec.template.spec");
 }
 

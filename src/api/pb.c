@@ -15,7 +15,10 @@
  * Extension of the schema.h conventions: a field flagged both SK_FL_MAP and
  * SK_FL_REPEATED is a map of lists (SubjectAccessReviewSpec.extra, Go
  * map[string]ExtraValue); on the wire each value is a message
- * {1 repeated element}. */
+ * {1 repeated element}.
+ *
+ * meta/v1 Duration is {1 int64 nanoseconds} on the wire (not a string as
+ * schema.h's summary says) and becomes Go's duration text ("1m30s"). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -233,13 +236,70 @@ static json_t *dec_intorstr(struct pb_dec *d, const struct pb_val *v, const char
     return NULL;
 }
 
-/* Quantity and Duration: {1 string}. */
+/* Quantity: {1 string}. */
 static json_t *dec_strmsg(struct pb_dec *d, const struct pb_val *v, const char *name, bool *zero)
 {
     struct pb_small s;
     if (rd_small(d, v->data, v->len, &s) < 0 || small_wt(d, &s, 1, WT_LEN, name) < 0) return NULL;
     *zero = s.v[1].len == 0;
     return pb_string(d, s.v[1].data, s.v[1].len, name);
+}
+
+/* Fraction digits of rem (out of `digits`), trailing zeros dropped. */
+static void add_fraction(char *out, size_t n, uint64_t rem, int digits)
+{
+    char f[16];
+    snprintf(f, sizeof f, "%0*llu", digits, (unsigned long long)rem);
+    for (int i = digits - 1; i >= 0 && f[i] == '0'; i--) f[i] = '\0';
+    if (f[0]) {
+        size_t l = strlen(out);
+        snprintf(out + l, n - l, ".%s", f);
+    }
+}
+
+/* time.Duration.String(): "1h2m3.5s", "1.5ms", "0s". */
+static void go_duration(int64_t d, char *out, size_t n)
+{
+    uint64_t u = d < 0 ? (uint64_t)0 - (uint64_t)d : (uint64_t)d;
+    const char *sign = d < 0 ? "-" : "";
+    if (u == 0) {
+        snprintf(out, n, "0s");
+    } else if (u < 1000) {
+        snprintf(out, n, "%s%lluns", sign, (unsigned long long)u);
+    } else if (u < 1000000000) {
+        bool micro = u < 1000000;
+        uint64_t unit = micro ? 1000 : 1000000;
+        snprintf(out, n, "%s%llu", sign, (unsigned long long)(u / unit));
+        add_fraction(out, n, u % unit, micro ? 3 : 6);
+        size_t l = strlen(out);
+        snprintf(out + l, n - l, "%s", micro ? "\xc2\xb5s" : "ms");
+    } else {
+        uint64_t secs = u / 1000000000, h = secs / 3600, m = secs / 60 % 60;
+        size_t l;
+        snprintf(out, n, "%s", sign);
+        l = strlen(out);
+        if (h) snprintf(out + l, n - l, "%lluh", (unsigned long long)h);
+        l = strlen(out);
+        if (secs >= 60) snprintf(out + l, n - l, "%llum", (unsigned long long)m);
+        l = strlen(out);
+        snprintf(out + l, n - l, "%llu", (unsigned long long)(secs % 60));
+        add_fraction(out, n, u % 1000000000, 9);
+        l = strlen(out);
+        snprintf(out + l, n - l, "s");
+    }
+}
+
+/* meta.v1.Duration: {1 int64 nanoseconds} -> Go duration string. */
+static json_t *dec_duration(struct pb_dec *d, const struct pb_val *v, const char *name, bool *zero)
+{
+    struct pb_small s;
+    if (rd_small(d, v->data, v->len, &s) < 0 || small_wt(d, &s, 1, WT_VARINT, name) < 0)
+        return NULL;
+    int64_t ns = (int64_t)s.v[1].v;
+    *zero = ns == 0;
+    char buf[64];
+    go_duration(ns, buf, sizeof buf);
+    return json_string(buf);
 }
 
 /* RawExtension and FieldsV1: {1 raw bytes}, which hold JSON here. */
@@ -312,8 +372,8 @@ static json_t *dec_value(struct pb_dec *d, const struct sk_field *f, const struc
         *zero = o && json_object_size(o) == 0;
         return o;
     }
-    case SK_F_QUANTITY:
-    case SK_F_DURATION: return dec_strmsg(d, v, f->name, zero);
+    case SK_F_QUANTITY: return dec_strmsg(d, v, f->name, zero);
+    case SK_F_DURATION: return dec_duration(d, v, f->name, zero);
     case SK_F_TIME: return dec_time(d, v, false, f->name, zero);
     case SK_F_MICROTIME: return dec_time(d, v, true, f->name, zero);
     case SK_F_INTORSTR: return dec_intorstr(d, v, f->name, zero);

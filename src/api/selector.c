@@ -65,11 +65,11 @@ static sk_buf *errs_next(struct errs *e)
     return &e->all;
 }
 
-static int errs_finish(struct errs *e, const char *prefix, sk_err *err)
+static int errs_finish(struct errs *e, sk_err *err)
 {
     if (e->n == 0) return 0;
-    if (e->n == 1) sk_err_set(err, SK_EBADREQUEST, "%s%s", prefix, e->all.data);
-    else sk_err_set(err, SK_EBADREQUEST, "%s[%s]", prefix, e->all.data);
+    if (e->n == 1) sk_err_set(err, SK_EBADREQUEST, "%s", e->all.data);
+    else sk_err_set(err, SK_EBADREQUEST, "[%s]", e->all.data);
     sk_buf_release(&e->all);
     return -1;
 }
@@ -104,9 +104,9 @@ static bool parse_int64(const char *s, long long *out)
     return true;
 }
 
-/* Upstream NewRequirement's checks; path is "" (parser) or "" too for JSON:
- * both call it without a path, so fields read "key", "values", "values[0][k]". */
-static int req_validate(const struct req *r, const char *prefix, sk_err *err)
+/* Upstream NewRequirement's checks. Both the parser and the JSON form call
+ * it without a field path, so fields read "key", "values", "values[0][k]". */
+static int req_validate(const struct req *r, sk_err *err)
 {
     struct errs e = {SK_BUF_INIT, 0};
     const char *m = sk_check_label_key(r->key);
@@ -160,7 +160,7 @@ static int req_validate(const struct req *r, const char *prefix, sk_err *err)
             sk_buf_addf(b, ": %s", m);
         }
     }
-    return errs_finish(&e, prefix, err);
+    return errs_finish(&e, err);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -315,10 +315,8 @@ static void set_free(struct strset *s)
     memset(s, 0, sizeof *s);
 }
 
-static int fail(sk_err *err, const char *fmt, const char *lit)
-{
-    return sk_err_set(err, SK_EBADREQUEST, fmt, lit);
-}
+/* A macro so the format stays a literal the compiler checks. */
+#define fail(err, fmt, lit) sk_err_set((err), SK_EBADREQUEST, fmt, (lit))
 
 static int parse_ident_list(struct parser *p, struct strset *s, sk_err *err)
 {
@@ -420,7 +418,7 @@ static int parse_key(struct parser *p, const char **key, bool *unary, enum op *o
 
 static int parse_req(struct parser *p, struct req *out, sk_err *err)
 {
-    const char *key;
+    const char *key = NULL;
     bool unary;
     enum op op = OP_EXISTS;
     struct strset vals = {0};
@@ -435,7 +433,7 @@ static int parse_req(struct parser *p, struct req *out, sk_err *err)
         }
     }
     *out = (struct req){sk_strdup(key), op, vals.v, vals.n};
-    if (req_validate(out, "", err) < 0) {
+    if (req_validate(out, err) < 0) {
         req_release(out);
         return -1;
     }
@@ -541,7 +539,7 @@ static int add_expr(sk_selector *sel, size_t *cap, const json_t *e, sk_err *err)
         }
         r.vals[r.nvals++] = sk_strdup(v);
     }
-    if (req_validate(&r, "", err) < 0) {
+    if (req_validate(&r, err) < 0) {
         req_release(&r);
         return -1;
     }
@@ -566,7 +564,7 @@ static int from_json(sk_selector *sel, const json_t *ls, sk_err *err)
             return sk_err_set(err, SK_EBADREQUEST, "matchLabels: values must be strings");
         struct req r = {sk_strdup(k), OP_EQ, sk_malloc(sizeof(char *)), 1};
         r.vals[0] = sk_strdup(json_string_value(v));
-        if (req_validate(&r, "", err) < 0) {
+        if (req_validate(&r, err) < 0) {
             req_release(&r);
             return -1;
         }

@@ -395,6 +395,8 @@ void sk_row_pod(const struct sk_resource *r, const json_t *pod, json_t *cells, i
     sk_cell_age(cells, pod, now);
     json_t *ips = sk_json_path(pod, "status.podIPs");
     const char *ip = sk_json_str(json_array_get(ips, 0), "ip");
+    /* Upstream's internal object always mirrors podIP into podIPs. */
+    if (!nonempty(ip)) ip = sk_json_path_str(pod, "status.podIP");
     sk_cell_str(cells, or_none(ip));
     sk_cell_str(cells, or_none(sk_json_str(spec, "nodeName")));
     sk_cell_str(cells, or_none(sk_json_path_str(pod, "status.nominatedNodeName")));
@@ -469,6 +471,8 @@ void sk_row_svc(const struct sk_resource *r, const json_t *svc, json_t *cells, i
 {
     json_t *ips = sk_json_path(svc, "spec.clusterIPs"), *p;
     const char *cip = json_string_value(json_array_get(ips, 0));
+    if (!cip || !*cip) cip = sk_json_path_str(svc, "spec.clusterIP");
+    if (cip && !*cip) cip = NULL;
     sk_buf ports = SK_BUF_INIT;
     size_t i;
     json_array_foreach(sk_json_path(svc, "spec.ports"), i, p) {

@@ -70,7 +70,15 @@ void sk_verr_invalid(sk_err *err, const char *field, const char *repr, const cha
 void sk_verr_invalid_str(sk_err *err, const char *field, const char *value, const char *detail)
 {
     _sk_free_ char *q = sk_go_quote(value);
-    sk_verr_invalid(err, field, q, detail);
+    /* The name checks join several upstream messages with "; "; upstream
+     * reports each as its own cause. */
+    const char *d = detail ? detail : "", *sep;
+    while ((sep = strstr(d, "; "))) {
+        _sk_free_ char *one = sk_strndup(d, (size_t)(sep - d));
+        sk_verr_invalid(err, field, q, one);
+        d = sep + 2;
+    }
+    sk_verr_invalid(err, field, q, d);
 }
 
 void sk_verr_invalid_int(sk_err *err, const char *field, json_int_t v, const char *detail)
@@ -219,10 +227,9 @@ static void format_message(const struct sk_resource *r, const json_t *obj, sk_er
     const char *name = sk_json_path_str(obj, "metadata.name");
     _sk_free_ char *qname = sk_go_quote(name ? name : "");
     sk_buf b = SK_BUF_INIT;
-    size_t n = json_array_size(err->causes), i, j;
+    size_t i, j, uniq = 0;
     json_t *c;
-    sk_buf_addf(&b, "%s%s%s %s is invalid: ", r->kind, r->group[0] ? "." : "", r->group, qname);
-    if (n > 1) sk_buf_adds(&b, "[");
+    sk_buf list = SK_BUF_INIT;
     json_array_foreach(err->causes, i, c) {
         const char *f = sk_json_str(c, "field"), *m = sk_json_str(c, "message");
         bool dup = false;
@@ -233,10 +240,12 @@ static void format_message(const struct sk_resource *r, const json_t *obj, sk_er
                   json_equal(json_object_get(p, "message"), json_object_get(c, "message"));
         }
         if (dup) continue;
-        sk_buf_addf(&b, "%s%s%s%s", i ? ", " : "", f && *f ? f : "", f && *f ? ": " : "",
-                    m ? m : "");
+        sk_buf_addf(&list, "%s%s%s%s", uniq++ ? ", " : "", f && *f ? f : "",
+                    f && *f ? ": " : "", m ? m : "");
     }
-    if (n > 1) sk_buf_adds(&b, "]");
+    sk_buf_addf(&b, "%s%s%s %s is invalid: %s%s%s", r->kind, r->group[0] ? "." : "", r->group,
+                qname, uniq > 1 ? "[" : "", list.data ? list.data : "", uniq > 1 ? "]" : "");
+    sk_buf_release(&list);
     snprintf(err->msg, sizeof err->msg, "%s", b.data);
     err->code = SK_EINVALID;
     sk_buf_release(&b);

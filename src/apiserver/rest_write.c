@@ -95,6 +95,25 @@ static int check_namespace(struct sk_req *q, const struct sk_resource *r, const 
     return 0;
 }
 
+/* FieldsV1 of the fields set in v, a few levels deep: enough for kubectl's
+ * client-side-apply upgrade logic, small enough to keep objects lean. */
+static json_t *fields_v1(const json_t *v, int depth)
+{
+    json_t *f = json_object();
+    if (!json_is_object(v) || depth == 0) return f;
+    const char *k;
+    json_t *c;
+    json_object_foreach((json_t *)v, k, c) {
+        if (depth == 3 && (!strcmp(k, "status") || !strcmp(k, "apiVersion") || !strcmp(k, "kind")))
+            continue;
+        if (depth == 2 && !strcmp(k, "managedFields")) continue;
+        char key[300];
+        snprintf(key, sizeof key, "f:%s", k);
+        json_object_set_new(f, key, fields_v1(c, depth - 1));
+    }
+    return f;
+}
+
 static void set_managed(struct sk_req *q, json_t *obj, const char *op)
 {
     const char *mgr = sk_req_arg(q, "fieldManager");
@@ -113,12 +132,15 @@ static void set_managed(struct sk_req *q, json_t *obj, const char *op)
         const char *m = sk_json_str(e, "manager"), *o = sk_json_str(e, "operation");
         if (m && o && !strcmp(m, mgr) && !strcmp(o, op)) {
             json_object_set_new(e, "time", json_string(ts));
+            json_object_set_new(e, "fieldsType", json_string("FieldsV1"));
+            json_object_set_new(e, "fieldsV1", fields_v1(obj, 3));
             return;
         }
     }
     if (json_array_size(mf) >= 16) return; /* kept small */
-    json_array_append_new(mf, json_pack("{s:s,s:s,s:s,s:s}", "manager", mgr, "operation", op,
-                                        "apiVersion", sk_json_str(obj, "apiVersion"), "time", ts));
+    json_array_append_new(mf, json_pack("{s:s,s:s,s:s,s:s,s:s,s:o}", "manager", mgr, "operation", op,
+                                        "apiVersion", sk_json_str(obj, "apiVersion"), "time", ts,
+                                        "fieldsType", "FieldsV1", "fieldsV1", fields_v1(obj, 3)));
 }
 
 /* Status of a freshly created object, as upstream strategies reset it. */

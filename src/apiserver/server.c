@@ -44,7 +44,13 @@ void sk_req_warn(struct sk_req *q, const char *fmt, ...)
     vsnprintf(m, sizeof m, fmt, ap);
     va_end(ap);
     if (q->warnings.len) sk_buf_adds(&q->warnings, "\n");
-    sk_buf_addf(&q->warnings, "299 - \"%s\"", m);
+    /* RFC 7234 warn-text is a quoted-string: escape quotes and backslashes */
+    sk_buf_adds(&q->warnings, "299 - \"");
+    for (const char *p = m; *p; p++) {
+        if (*p == '"' || *p == '\\') sk_buf_add(&q->warnings, "\\", 1);
+        if (*p != '\n') sk_buf_add(&q->warnings, p, 1);
+    }
+    sk_buf_adds(&q->warnings, "\"");
 }
 
 void sk_reply_buf(struct sk_req *q, unsigned status, const char *ctype, const char *data,
@@ -230,7 +236,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     struct conn_ctx *cc = ci ? ci->socket_context : NULL;
-    if (!authenticate(q, cc)) {
+    /* Health endpoints are public, as upstream serves them to anyone. */
+    bool health = path_is(url, "/healthz") || path_is(url, "/livez") || path_is(url, "/readyz");
+    if (!health && !authenticate(q, cc)) {
         sk_reply_status(q, SK_EUNAUTHORIZED, "Unauthorized");
     } else if (q->too_large) {
         sk_reply_status(q, SK_ETOOLARGE, "Request entity too large: limit is 3145728");

