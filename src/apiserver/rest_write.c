@@ -45,13 +45,44 @@ static int check_type(const struct sk_resource *r, json_t *obj, sk_err *err)
     return 0;
 }
 
+/* Removes the field at an unknown-field path such as
+ * "spec.template.spec.containers[0].bogus" (object keys never contain
+ * '.', '[' in these paths: maps accept any key and are never reported). */
+static void drop_path(json_t *obj, const char *path)
+{
+    char seg[256];
+    json_t *cur = obj;
+    const char *p = path;
+    while (cur && *p) {
+        size_t n = strcspn(p, ".[");
+        if (n >= sizeof seg) return;
+        memcpy(seg, p, n);
+        seg[n] = 0;
+        p += n;
+        if (!*p) {
+            if (json_is_object(cur)) json_object_del(cur, seg);
+            return;
+        }
+        if (n) cur = json_object_get(cur, seg);
+        while (*p == '[' && cur) {
+            char *end;
+            long idx = strtol(p + 1, &end, 10);
+            if (*end != ']') return;
+            cur = json_array_get(cur, (size_t)idx);
+            p = end + 1;
+        }
+        if (*p == '.') p++;
+    }
+}
+
 /* fieldValidation: Strict rejects unknown fields, Warn (default) warns,
- * Ignore accepts silently. */
-static int check_unknown(struct sk_req *q, const struct sk_resource *r, const json_t *obj,
+ * Ignore accepts silently; unknown fields are not stored, as upstream's
+ * typed decoding drops them. */
+static int check_unknown(struct sk_req *q, const struct sk_resource *r, json_t *obj,
                          sk_err *err)
 {
     const char *fv = sk_req_arg(q, "fieldValidation");
-    if (fv && !strcmp(fv, "Ignore")) return 0;
+    bool ignore = fv && !strcmp(fv, "Ignore");
     const struct sk_type *t = sk_resource_schema(r);
     if (!t) return 0;
     json_t *paths = NULL;
@@ -67,8 +98,11 @@ static int check_unknown(struct sk_req *q, const struct sk_resource *r, const js
                         r->kind, r->version, r->kind, b.data);
         sk_buf_release(&b);
     } else if (n) {
-        for (size_t i = 0; i < json_array_size(paths); i++)
-            sk_req_warn(q, "unknown field \"%s\"", json_string_value(json_array_get(paths, i)));
+        for (size_t i = 0; i < json_array_size(paths); i++) {
+            const char *p = json_string_value(json_array_get(paths, i));
+            if (!ignore) sk_req_warn(q, "unknown field \"%s\"", p);
+            drop_path(obj, p);
+        }
     }
     json_decref(paths);
     return rc;

@@ -40,10 +40,13 @@ start_server() {
     API="https://127.0.0.1:$PORT"
 }
 
+# Stops the server with SIGTERM; a clean shutdown must exit 0.
 stop_server() {
     kill -TERM "$SERVER_PID"
-    wait "$SERVER_PID" || true
+    rc=0
+    wait "$SERVER_PID" || rc=$?
     SERVER_PID=""
+    [ "$rc" = 0 ] || fail "server exited with status $rc on SIGTERM"
 }
 
 # api METHOD PATH [curl args...]: authenticated raw API call; prints body, sets $CODE.
@@ -75,6 +78,12 @@ wait_for() {
 }
 
 finish() {
+    [ -n "$SERVER_PID" ] && stop_server
+    # Sanitizer builds report into the server log (leaks at the clean exit).
+    if grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T/server.log"; then
+        grep -E -A20 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T/server.log" | head -60 >&2
+        fail "sanitizer report in the server log"
+    fi
     if [ "$FAILS" -gt 0 ]; then
         echo "$FAILS failure(s); server log tail:" >&2
         tail -20 "$T/server.log" >&2 || true
