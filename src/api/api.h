@@ -104,4 +104,7 @@ json_t *sk_table(const struct sk_resource *r, const json_t *const *objs, size_t 
 /* Column definitions (new reference). */
 json_t *sk_table_columns(const struct sk_resource *r);
 
+/* YAML (or JSON) text -> JSON value (first document); NULL + SK_EBADREQUEST. */
+json_t *sk_yaml_parse(const char *text, size_t len, sk_err *err);
+
 #endif

@@ -93,8 +93,6 @@ json_t *sk_obj_load(const char *val, size_t len, int64_t rev);
 /* Store key of an object / prefix of a collection (caller frees). */
 char *sk_key(const struct sk_resource *r, const char *ns, const char *name);
 char *sk_key_prefix(const struct sk_resource *r, const char *ns);
-/* YAML (or JSON) text -> JSON value; NULL + SK_EBADREQUEST. */
-json_t *sk_yaml_parse(const char *text, size_t len, sk_err *err);
 
 /* ---- handlers ------------------------------------------------------------- */
 
