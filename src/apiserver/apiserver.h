@@ -21,6 +21,9 @@ struct sk_apiserver_config {
     const char *key_pem;
     const char *ca_pem;       /* client certificates must chain to it */
     const char *token_file;   /* optional "token,user,uid,group1,group2" lines (static tokens) */
+    const char *service_cidr; /* "10.96.0.0/12": ClusterIP range; the first IP is `kubernetes` */
+    int node_port_min, node_port_max; /* 30000-32767 */
+    const char *advertise_address; /* API server address for the `kubernetes` Endpoints */
     const char *git_version;  /* "v1.32.0+skiff.1" */
     const char *major, *minor;
 };

@@ -30,6 +30,9 @@ struct sk_apiserver {
     struct sk_broadcaster *bc;
     volatile int stopping;
     char server_address[300]; /* host:port for discovery */
+    uint32_t svc_base, svc_size;  /* ClusterIP range (host order) */
+    int np_min, np_max;
+    char *svc_cidr, *advertise;
 };
 
 /* Parsed resource route. */
@@ -131,6 +134,22 @@ json_t *sk_rest_store_create(struct sk_req *q, const struct sk_route *rt, json_t
                              sk_err *err);
 /* "pods" or "deployments.apps" */
 void sk_res_qualified(const struct sk_resource *r, char *buf, size_t n);
+
+/* alloc.c: Service ClusterIP and NodePort allocation, persisted as store
+ * keys under /registry/ranges/ so allocations survive restarts and two
+ * creates can never take the same value (store create is exclusive). */
+int sk_svc_parse_cidr(struct sk_apiserver *s, const char *cidr, sk_err *err);
+/* Copies allocated values from the stored service when an update omits them. */
+void sk_svc_prefill(json_t *svc, const json_t *old);
+/* Allocates what svc needs (old = stored version or NULL). Keys newly
+ * taken are appended to *taken (a JSON array) for rollback. */
+int sk_svc_allocate(struct sk_apiserver *s, json_t *svc, const json_t *old, json_t *taken,
+                    sk_err *err) SK_MUST_CHECK;
+/* Releases the allocations of svc that are not also in keep (may be NULL). */
+void sk_svc_release(struct sk_apiserver *s, const json_t *svc, const json_t *keep);
+void sk_svc_release_keys(struct sk_apiserver *s, const json_t *taken);
+/* pods/binding */
+void sk_rest_binding(struct sk_req *q, struct sk_route *rt);
 
 /* Creates the built-in namespaces and the default objects if missing. */
 int sk_rest_bootstrap(struct sk_apiserver *s, sk_err *err);

@@ -27,7 +27,16 @@ void sk_handle_resource(struct sk_req *q, struct sk_route *rt)
         sk_rest_review(q, rt);
         return;
     }
+    if (!strcmp(r->plural, "bindings") && !r->group[0] && !strcmp(m, "POST") && !rt->has_name) {
+        sk_rest_binding(q, rt);
+        return;
+    }
     if (rt->sub[0]) {
+        if (!strcmp(rt->sub, "binding") && !strcmp(r->plural, "pods") && !r->group[0]) {
+            if (strcmp(m, "POST")) sk_reply_status(q, SK_ENOTALLOWED, "the server does not allow this method on the requested resource");
+            else sk_rest_binding(q, rt);
+            return;
+        }
         if (!strcmp(rt->sub, "status") && (r->subresources & SK_SUB_STATUS)) {
             if (!strcmp(m, "GET")) sk_rest_get(q, rt);
             else if (!strcmp(m, "PUT")) sk_rest_update(q, rt);

@@ -8,6 +8,11 @@
 
 static void now_rfc3339(char *buf, size_t n) { sk_time_format(sk_wall_ms() / 1000, buf, n); }
 
+static bool is_core(const struct sk_resource *r, const char *plural)
+{
+    return !r->group[0] && !strcmp(r->plural, plural);
+}
+
 static bool dry_run(struct sk_req *q)
 {
     const char *d = sk_req_arg(q, "dryRun");
@@ -196,6 +201,7 @@ json_t *sk_rest_store_create(struct sk_req *q, const struct sk_route *rt, json_t
                              sk_err *err)
 {
     _sk_free_ char *key = NULL, *val = NULL;
+    json_t *taken = NULL;
     const struct sk_resource *r = rt->res;
     if (check_type(r, obj, err) < 0) goto fail;
     if (check_unknown(q, r, obj, err) < 0) goto fail;
@@ -240,11 +246,16 @@ json_t *sk_rest_store_create(struct sk_req *q, const struct sk_route *rt, json_t
     if (r->namespaced && check_namespace(q, r, sk_json_str(meta, "namespace"), name, err) < 0)
         goto fail;
     if (dry_run(q)) return obj;
+    if (is_core(r, "services")) {
+        taken = json_array();
+        if (sk_svc_allocate(q->srv, obj, NULL, taken, err) < 0) goto fail;
+    }
     key = sk_key(r, sk_json_str(meta, "namespace"), name);
     size_t len;
     val = sk_obj_encode(obj, &len);
     int64_t rev;
     if (sk_store_create(q->srv->store, key, val, len, &rev, err) < 0) {
+        sk_svc_release_keys(q->srv, taken);
         if (err->code == SK_EEXIST) {
             char qn[128];
             sk_res_qualified(r, qn, sizeof qn);
@@ -255,8 +266,10 @@ json_t *sk_rest_store_create(struct sk_req *q, const struct sk_route *rt, json_t
     char rv[32];
     snprintf(rv, sizeof rv, "%lld", (long long)rev);
     json_object_set_new(meta, "resourceVersion", json_string(rv));
+    json_decref(taken);
     return obj;
 fail:
+    json_decref(taken);
     json_decref(obj);
     return NULL;
 }
@@ -303,7 +316,7 @@ json_t *sk_rest_store_update(struct sk_req *q, const struct sk_route *rt, json_t
 {
     _sk_free_ char *key = NULL, *val = NULL;
     const struct sk_resource *r = rt->res;
-    json_t *res = NULL;
+    json_t *res = NULL, *taken = NULL;
     if (!json_is_object(obj)) {
         sk_err_set(err, SK_EBADREQUEST, "the body must be a JSON object");
         goto out;
@@ -344,12 +357,15 @@ json_t *sk_rest_store_update(struct sk_req *q, const struct sk_route *rt, json_t
         json_object_set_new(meta, "generation", json_integer(g + 1));
     }
     if (!status_only) set_managed(q, res, "Update");
+    if (!status_only && is_core(r, "services")) sk_svc_prefill(res, cur);
     sk_default_object(r, res);
     if (sk_validate_object(r, res, cur, err) < 0) goto fail;
     if (dry_run(q)) goto out;
     /* A terminating object whose last finalizer went away is deleted now. */
     json_t *fin = json_object_get(meta, "finalizers");
-    if (json_object_get(meta, "deletionTimestamp") && json_array_size(fin) == 0) {
+    /* namespaces also wait for spec.finalizers (emptied through /finalize) */
+    bool ns_pending = is_core(r, "namespaces") && json_array_size(sk_json_path(res, "spec.finalizers"));
+    if (json_object_get(meta, "deletionTimestamp") && json_array_size(fin) == 0 && !ns_pending) {
         int64_t drev;
         if (finish_delete(q, r, res, rev, &drev, err) < 0) goto fail;
         goto out;
@@ -366,11 +382,16 @@ json_t *sk_rest_store_update(struct sk_req *q, const struct sk_route *rt, json_t
         res = json_incref(cur);
         goto out;
     }
+    if (!status_only && is_core(r, "services")) {
+        taken = json_array();
+        if (sk_svc_allocate(q->srv, res, cur, taken, err) < 0) goto fail;
+    }
     key = sk_key(r, sk_json_str(meta, "namespace"), sk_json_str(meta, "name"));
     size_t len;
     val = sk_obj_encode(res, &len);
     int64_t nrev;
     if (sk_store_update(q->srv->store, key, val, len, rev, &nrev, err) < 0) {
+        sk_svc_release_keys(q->srv, taken);
         if (err->code == SK_ECONFLICT) conflict_err(err, r, sk_json_str(meta, "name"));
         if (err->code == SK_ENOTFOUND) {
             char qn[128];
@@ -387,6 +408,7 @@ fail:
     json_decref(res);
     res = NULL;
 out:
+    json_decref(taken);
     json_decref(obj);
     return res;
 }
@@ -545,6 +567,7 @@ static int finish_delete(struct sk_req *q, const struct sk_resource *r, json_t *
         if (err->code == SK_ECONFLICT) conflict_err(err, r, sk_json_str(meta, "name"));
         return -1;
     }
+    if (is_core(r, "services")) sk_svc_release(q->srv, obj, NULL);
     char rv[32];
     snprintf(rv, sizeof rv, "%lld", (long long)*out_rev);
     json_object_set_new(meta, "resourceVersion", json_string(rv));
@@ -752,36 +775,110 @@ fail:
 
 /* ---- bootstrap ------------------------------------------------------------ */
 
+/* Creates obj (takes it) unless present; with `refresh`, replaces a present
+ * object whose spec-ish content differs (used for the API server's own
+ * Endpoints, which follow its address). */
+static int ensure_object(struct sk_apiserver *s, const char *group, const char *plural, json_t *obj,
+                         bool refresh, sk_err *err)
+{
+    const struct sk_resource *r = NULL;
+    size_t n;
+    const struct sk_resource *const *all = sk_resources(&n);
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(all[i]->group, group) && !strcmp(all[i]->plural, plural)) r = all[i];
+    if (!r) {
+        json_decref(obj);
+        return sk_err_set(err, SK_EINTERNAL, "%s not registered", plural);
+    }
+    char av[96];
+    sk_resource_api_version(r, av, sizeof av);
+    json_object_set_new(obj, "apiVersion", json_string(av));
+    json_object_set_new(obj, "kind", json_string(r->kind));
+    json_t *meta = sk_json_obj(obj, "metadata");
+    const char *ns = sk_json_str(meta, "namespace");
+    _sk_free_ char *key = sk_key(r, ns, sk_json_str(meta, "name"));
+    _sk_free_ char *val = NULL;
+    sk_kv kv = {0};
+    sk_err e2 = SK_ERR_INIT;
+    bool exists = sk_store_get(s->store, key, &kv, &e2) == 0;
+    int rc = 0;
+    if (exists && !refresh) goto out;
+    char uid[37], ts[40];
+    sk_uuid4(uid);
+    sk_time_format(sk_wall_ms() / 1000, ts, sizeof ts);
+    json_object_set_new(meta, "uid", json_string(uid));
+    json_object_set_new(meta, "creationTimestamp", json_string(ts));
+    sk_default_object(r, obj);
+    int64_t rev;
+    if (exists) {
+        json_t *cur = sk_obj_load(kv.value, kv.value_len, kv.mod_rev);
+        json_t *cmeta = json_object_get(cur, "metadata");
+        json_object_set(meta, "uid", json_object_get(cmeta, "uid"));
+        json_object_set(meta, "creationTimestamp", json_object_get(cmeta, "creationTimestamp"));
+        json_object_del(cmeta, "resourceVersion");
+        bool same = json_equal(cur, obj);
+        json_decref(cur);
+        if (same) goto out;
+        size_t len;
+        val = sk_obj_encode(obj, &len);
+        if (sk_store_update(s->store, key, val, len, kv.mod_rev, &rev, &e2) < 0) {
+            *err = e2;
+            rc = -1;
+        }
+        goto out;
+    }
+    if (!strcmp(plural, "services")) {
+        json_t *taken = json_array();
+        if (sk_svc_allocate(s, obj, NULL, taken, &e2) < 0) {
+            json_decref(taken);
+            *err = e2;
+            rc = -1;
+            goto out;
+        }
+        json_decref(taken);
+    }
+    size_t len;
+    val = sk_obj_encode(obj, &len);
+    if (sk_store_create(s->store, key, val, len, &rev, &e2) < 0 && e2.code != SK_EEXIST) {
+        *err = e2;
+        rc = -1;
+    }
+out:
+    if (exists) sk_kv_release(&kv);
+    json_decref(obj);
+    return rc;
+}
+
 int sk_rest_bootstrap(struct sk_apiserver *s, sk_err *err)
 {
     static const char *const namespaces[] = {"default", "kube-system", "kube-public",
                                              "kube-node-lease"};
-    const struct sk_resource *r = sk_resource_find("", "v1", "namespaces");
-    if (!r) return sk_err_set(err, SK_EINTERNAL, "namespaces not registered");
     for (size_t i = 0; i < SK_ARRAY_LEN(namespaces); i++) {
-        _sk_free_ char *key = sk_key(r, NULL, namespaces[i]);
-        sk_kv kv = {0};
-        sk_err e2 = SK_ERR_INIT;
-        if (sk_store_get(s->store, key, &kv, &e2) == 0) {
-            sk_kv_release(&kv);
-            continue;
-        }
-        char uid[37], ts[40];
-        sk_uuid4(uid);
-        sk_time_format(sk_wall_ms() / 1000, ts, sizeof ts);
-        json_t *o = json_pack("{s:{s:s,s:s,s:s,s:{s:s}},s:s,s:s,s:{s:[s]},s:{s:s}}", "metadata",
-                              "name", namespaces[i], "uid", uid, "creationTimestamp", ts, "labels",
-                              "kubernetes.io/metadata.name", namespaces[i], "apiVersion", "v1",
-                              "kind", "Namespace", "spec", "finalizers", "kubernetes", "status",
-                              "phase", "Active");
-        size_t len;
-        _sk_free_ char *val = sk_obj_encode(o, &len);
-        json_decref(o);
-        int64_t rev;
-        if (sk_store_create(s->store, key, val, len, &rev, &e2) < 0 && e2.code != SK_EEXIST) {
-            *err = e2;
-            return -1;
-        }
+        json_t *o = json_pack("{s:{s:s},s:{s:[s]},s:{s:s}}", "metadata", "name", namespaces[i],
+                              "spec", "finalizers", "kubernetes", "status", "phase", "Active");
+        if (ensure_object(s, "", "namespaces", o, false, err) < 0) return -1;
     }
-    return 0;
+    /* The `kubernetes` service: first IP of the range, pointing at us. */
+    struct in_addr a = {.s_addr = htonl(s->svc_base + 1)};
+    char ip[64];
+    inet_ntop(AF_INET, &a, ip, sizeof ip);
+    json_t *svc = json_pack(
+        "{s:{s:s,s:s,s:{s:s,s:s}},s:{s:s,s:s,s:[{s:s,s:i,s:s,s:i}],s:s}}", "metadata", "name",
+        "kubernetes", "namespace", "default", "labels", "component", "apiserver", "provider",
+        "kubernetes", "spec", "type", "ClusterIP", "clusterIP", ip, "ports", "name", "https",
+        "port", 443, "protocol", "TCP", "targetPort", s->cfg.port, "sessionAffinity", "None");
+    if (ensure_object(s, "", "services", svc, false, err) < 0) return -1;
+    const char *adv = s->advertise;
+    json_t *ep = json_pack("{s:{s:s,s:s,s:{s:s}},s:[{s:[{s:s}],s:[{s:s,s:i,s:s}]}]}", "metadata",
+                           "name", "kubernetes", "namespace", "default", "labels",
+                           "endpointslice.kubernetes.io/skip-mirror", "true", "subsets",
+                           "addresses", "ip", adv, "ports", "name", "https", "port", s->cfg.port,
+                           "protocol", "TCP");
+    if (ensure_object(s, "", "endpoints", ep, true, err) < 0) return -1;
+    json_t *eps = json_pack("{s:{s:s,s:s,s:{s:s}},s:s,s:[{s:[s],s:{s:b}}],s:[{s:s,s:i,s:s}]}",
+                            "metadata", "name", "kubernetes", "namespace", "default", "labels",
+                            "kubernetes.io/service-name", "kubernetes", "addressType", "IPv4",
+                            "endpoints", "addresses", adv, "conditions", "ready", 1, "ports",
+                            "name", "https", "port", s->cfg.port, "protocol", "TCP");
+    return ensure_object(s, "discovery.k8s.io", "endpointslices", eps, true, err);
 }

@@ -322,6 +322,15 @@ sk_apiserver *sk_apiserver_new(const struct sk_apiserver_config *cfg, sk_store *
     s->cfg.bind_address = s->bind;
     s->store = store;
     snprintf(s->server_address, sizeof s->server_address, "%s:%d", s->bind, cfg->port);
+    s->svc_cidr = sk_strdup(cfg->service_cidr ? cfg->service_cidr : "10.96.0.0/12");
+    s->np_min = cfg->node_port_min ? cfg->node_port_min : 30000;
+    s->np_max = cfg->node_port_max ? cfg->node_port_max : 32767;
+    s->advertise = sk_strdup(cfg->advertise_address ? cfg->advertise_address
+                             : (!strcmp(s->bind, "0.0.0.0") || !strcmp(s->bind, "::")) ? "127.0.0.1" : s->bind);
+    if (sk_svc_parse_cidr(s, s->svc_cidr, err) < 0) {
+        sk_apiserver_free(s);
+        return NULL;
+    }
     if (cfg->token_file) load_tokens(s, cfg->token_file);
     s->bc = sk_broadcaster_new(store);
     return s;
@@ -384,5 +393,7 @@ void sk_apiserver_free(sk_apiserver *s)
     free(s->major);
     free(s->minor);
     free(s->bind);
+    free(s->svc_cidr);
+    free(s->advertise);
     free(s);
 }

@@ -142,3 +142,94 @@ void sk_rest_review(struct sk_req *q, struct sk_route *rt)
                                                  "skiff does not enforce RBAC yet"));
     sk_reply_json(q, 201, obj);
 }
+
+/* pods/binding (and the bindings collection): assigns a pod to a node
+ * once; spec.nodeName is otherwise immutable. */
+void sk_rest_binding(struct sk_req *q, struct sk_route *rt)
+{
+    sk_err err = SK_ERR_INIT;
+    json_t *b = sk_decode_body(q, NULL, &err);
+    const struct sk_resource *pods = sk_resource_find("", "v1", "pods");
+    struct sk_route prt = *rt;
+    prt.res = pods;
+    prt.sub[0] = 0;
+    if (!b) goto fail;
+    if (!rt->has_name) { /* POST .../bindings: the pod is named in the body */
+        const char *n = sk_json_path_str(b, "metadata.name");
+        if (!n || !*n) {
+            sk_err_set(&err, SK_EINVALID, "Binding.meta \"\" is invalid: metadata.name: Required value");
+            goto fail;
+        }
+        snprintf(prt.name, sizeof prt.name, "%s", n);
+    }
+    const char *node = sk_json_path_str(b, "target.name");
+    if (!node || !*node) {
+        sk_err_set(&err, SK_EINVALID, "Binding \"%s\" is invalid: target.name: Required value", prt.name);
+        goto fail;
+    }
+    for (int attempt = 0; attempt < 5; attempt++) {
+        int64_t rev;
+        json_t *pod = sk_rest_read(q->srv, pods, prt.ns, prt.name, &rev, &err);
+        if (!pod) goto fail;
+        const char *cur = sk_json_path_str(pod, "spec.nodeName");
+        if (sk_json_path(pod, "metadata.deletionTimestamp")) {
+            json_decref(pod);
+            sk_err_set(&err, SK_ECONFLICT,
+                       "Operation cannot be fulfilled on pods/binding \"%s\": pod %s is being deleted, cannot be assigned to a host",
+                       prt.name, prt.name);
+            goto fail;
+        }
+        if (cur && *cur) {
+            sk_err_set(&err, SK_ECONFLICT,
+                       "Operation cannot be fulfilled on pods/binding \"%s\": pod %s is already assigned to node \"%s\"",
+                       prt.name, prt.name, cur);
+            json_decref(pod);
+            goto fail;
+        }
+        json_object_set_new(sk_json_obj(pod, "spec"), "nodeName", json_string(node));
+        json_t *st = sk_json_obj(pod, "status");
+        json_t *conds = json_object_get(st, "conditions");
+        if (!json_is_array(conds)) {
+            conds = json_array();
+            json_object_set_new(st, "conditions", conds);
+        }
+        char ts[40];
+        sk_time_format(sk_wall_ms() / 1000, ts, sizeof ts);
+        size_t i;
+        json_t *c;
+        bool found = false;
+        json_array_foreach(conds, i, c) {
+            const char *t = sk_json_str(c, "type");
+            if (t && !strcmp(t, "PodScheduled")) {
+                json_object_set_new(c, "status", json_string("True"));
+                json_object_del(c, "reason");
+                json_object_del(c, "message");
+                json_object_set_new(c, "lastTransitionTime", json_string(ts));
+                found = true;
+            }
+        }
+        if (!found)
+            json_array_append_new(conds, json_pack("{s:s,s:s,s:n,s:s}", "type", "PodScheduled",
+                                                   "status", "True", "lastProbeTime",
+                                                   "lastTransitionTime", ts));
+        json_object_del(json_object_get(pod, "metadata"), "resourceVersion");
+        _sk_free_ char *key = sk_key(pods, prt.ns, prt.name);
+        size_t len;
+        _sk_free_ char *val = sk_obj_encode(pod, &len);
+        json_decref(pod);
+        int64_t nrev;
+        if (sk_store_update(q->srv->store, key, val, len, rev, &nrev, &err) == 0) {
+            json_decref(b);
+            sk_reply_json(q, 201, json_pack("{s:s,s:s,s:{},s:s,s:i}", "kind", "Status", "apiVersion",
+                                            "v1", "metadata", "status", "Success", "code", 201));
+            return;
+        }
+        if (err.code != SK_ECONFLICT) goto fail;
+        sk_err_clear(&err);
+    }
+    sk_err_set(&err, SK_ECONFLICT, "Operation cannot be fulfilled on pods/binding \"%s\": too many conflicts", prt.name);
+fail:
+    json_decref(b);
+    sk_reply_err(q, &err, &prt);
+    sk_err_clear(&err);
+}

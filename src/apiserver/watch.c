@@ -51,7 +51,7 @@ static void wev_unref_locked(struct wev *e)
     free(e);
 }
 
-static void on_commit(void *ud, const sk_event *evs, size_t n)
+static void on_commit(void *ud, const sk_store_event *evs, size_t n)
 {
     struct sk_broadcaster *bc = ud;
     pthread_mutex_lock(&bc->lock);
@@ -231,7 +231,7 @@ struct hist_ctx {
     size_t n, cap;
 };
 
-static void hist_cb(void *ud, const sk_event *ev)
+static void hist_cb(void *ud, const sk_store_event *ev)
 {
     struct hist_ctx *h = ud;
     if (h->n == h->cap) {

@@ -3,6 +3,9 @@
  * the API until SIGTERM/SIGINT. */
 #include "apiserver/apiserver.h"
 #include "cli/cli.h"
+#include "controllers/controllers.h"
+#include "kubelet/kubelet.h"
+#include "scheduler/scheduler.h"
 #include "pki/pki.h"
 #include "store/store.h"
 
@@ -20,6 +23,11 @@ struct server_opts {
     const char *kubeconfig;
     bool disable_agent;
     int64_t keep_revisions, keep_seconds, compact_interval_ms;
+    const char *disable_controllers;
+    const char *cluster_cidr, *service_cidr;
+    int64_t node_grace_ms;
+    int64_t hollow_nodes, hollow_pod_delay_ms;
+    bool leader_elect;
 };
 
 static void usage(FILE *f)
@@ -34,6 +42,13 @@ static void usage(FILE *f)
             "  --store-keep-revisions N  history kept for watches (default 10000)\n"
             "  --store-keep-seconds N    history kept for watches (default 300)\n"
             "  --store-compact-interval-ms N  (default 60000)\n"
+            "  --disable-controllers L   comma-separated controllers not to run\n"
+            "  --cluster-cidr CIDR       pod network, one /24 per node (default 10.244.0.0/16)\n"
+            "  --service-cidr CIDR       ClusterIP range (default 10.96.0.0/12)\n"
+            "  --node-monitor-grace-period D  e.g. 50s (default), 500ms\n"
+            "  --hollow-nodes N          register N simulated nodes (hollow-0...)\n"
+            "  --hollow-pod-delay D      delay before hollow pods run (default 0)\n"
+            "  --leader-elect=BOOL       Lease leader election for controllers/scheduler (default true)\n"
             "  -v, --verbose             debug logging\n");
 }
 
@@ -50,9 +65,30 @@ static int parse_int(const char *flag, const char *v, int64_t min, int64_t max, 
     return 0;
 }
 
+/* Durations as upstream flags take them: "50s", "500ms", "2m", or seconds. */
+int sk_parse_duration_ms(const char *flag, const char *v, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    double n = strtod(v, &end);
+    double mul = 1000;
+    if (!strcmp(end, "ms")) mul = 1;
+    else if (!strcmp(end, "s") || !*end) mul = 1000;
+    else if (!strcmp(end, "m")) mul = 60000;
+    else if (!strcmp(end, "h")) mul = 3600000;
+    else end = NULL;
+    if (errno || !end || end == v || n < 0) {
+        fprintf(stderr, "skiff: invalid duration \"%s\" for %s\n", v, flag);
+        return -1;
+    }
+    *out = (int64_t)(n * mul);
+    return 0;
+}
+
 static int parse_opts(int argc, char **argv, struct server_opts *o)
 {
-    enum { O_DATA = 1000, O_BIND, O_PORT, O_KCFG, O_NOAGENT, O_KREV, O_KSEC, O_CINT };
+    enum { O_DATA = 1000, O_BIND, O_PORT, O_KCFG, O_NOAGENT, O_KREV, O_KSEC, O_CINT, O_DISCTL,
+           O_CCIDR, O_SCIDR, O_GRACE, O_HOLLOW, O_HDELAY, O_LEADER };
     static const struct option opts[] = {
         {"data-dir", required_argument, 0, O_DATA},
         {"bind-address", required_argument, 0, O_BIND},
@@ -62,6 +98,13 @@ static int parse_opts(int argc, char **argv, struct server_opts *o)
         {"store-keep-revisions", required_argument, 0, O_KREV},
         {"store-keep-seconds", required_argument, 0, O_KSEC},
         {"store-compact-interval-ms", required_argument, 0, O_CINT},
+        {"disable-controllers", required_argument, 0, O_DISCTL},
+        {"cluster-cidr", required_argument, 0, O_CCIDR},
+        {"service-cidr", required_argument, 0, O_SCIDR},
+        {"node-monitor-grace-period", required_argument, 0, O_GRACE},
+        {"hollow-nodes", required_argument, 0, O_HOLLOW},
+        {"hollow-pod-delay", required_argument, 0, O_HDELAY},
+        {"leader-elect", optional_argument, 0, O_LEADER},
         {"verbose", no_argument, 0, 'v'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
@@ -88,6 +131,26 @@ static int parse_opts(int argc, char **argv, struct server_opts *o)
         case O_CINT:
             if (parse_int("--store-compact-interval-ms", optarg, 10, INT64_MAX, &o->compact_interval_ms) < 0) return -1;
             break;
+        case O_DISCTL: o->disable_controllers = optarg; break;
+        case O_CCIDR: o->cluster_cidr = optarg; break;
+        case O_SCIDR: o->service_cidr = optarg; break;
+        case O_GRACE:
+            if (sk_parse_duration_ms("--node-monitor-grace-period", optarg, &o->node_grace_ms) < 0) return -1;
+            break;
+        case O_HOLLOW:
+            if (parse_int("--hollow-nodes", optarg, 0, 5000, &o->hollow_nodes) < 0) return -1;
+            break;
+        case O_HDELAY:
+            if (sk_parse_duration_ms("--hollow-pod-delay", optarg, &o->hollow_pod_delay_ms) < 0) return -1;
+            break;
+        case O_LEADER:
+            if (!optarg || !strcmp(optarg, "true")) o->leader_elect = true;
+            else if (!strcmp(optarg, "false")) o->leader_elect = false;
+            else {
+                fprintf(stderr, "skiff server: invalid value \"%s\" for --leader-elect\n", optarg);
+                return -1;
+            }
+            break;
         case 'v': sk_log_level = SK_DEBUG; break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); return -1;
@@ -100,17 +163,38 @@ static int parse_opts(int argc, char **argv, struct server_opts *o)
     return 0;
 }
 
+/* A client for an in-process component with its own certificate. */
+static sk_client *component_client(const char *dir, const char *url, const char *ca,
+                                   const char *cn, const char *org, sk_err *err)
+{
+    const char *orgs[] = {org, NULL};
+    sk_pem_pair pp = {0};
+    if (sk_pki_issue_client(dir, cn, org ? orgs : NULL, &pp, err) < 0) return NULL;
+    struct sk_client_config cfg = {.server = url, .ca_pem = ca, .cert_pem = pp.cert,
+                                   .key_pem = pp.key, .user_agent = cn};
+    sk_client *c = sk_client_new(&cfg, err);
+    sk_pem_pair_release(&pp);
+    return c;
+}
+
 int sk_cmd_server(int argc, char **argv)
 {
+    _sk_free_ char *identity = NULL, *local = NULL;
     _sk_free_ char *url = NULL, *p_ca = NULL, *p_cert = NULL, *p_key = NULL, *p_acert = NULL, *p_akey = NULL;
     struct server_opts o = {.data_dir = "/var/lib/skiff", .bind = "127.0.0.1", .port = 6443,
                             .keep_revisions = 10000, .keep_seconds = 300,
-                            .compact_interval_ms = 60000};
+                            .compact_interval_ms = 60000, .cluster_cidr = "10.244.0.0/16",
+                            .service_cidr = "10.96.0.0/12", .node_grace_ms = 50000,
+                            .leader_elect = true};
     if (parse_opts(argc, argv, &o) < 0) return 2;
     sk_err err = SK_ERR_INIT;
     int rc = 1;
     sk_store *st = NULL;
     sk_apiserver *api = NULL;
+    sk_client *cm_client = NULL, *sched_client = NULL, *node_client = NULL;
+    sk_ctrlmgr *cm = NULL;
+    sk_scheduler *sched = NULL;
+    sk_hollow *hollow = NULL;
     char *ca = NULL, *cert = NULL, *key = NULL, *acert = NULL, *akey = NULL;
     _sk_free_ char *kcfg = o.kubeconfig ? sk_strdup(o.kubeconfig) : sk_printf("%s/kubeconfig", o.data_dir);
     _sk_free_ char *dbpath = sk_printf("%s/skiff.db", o.data_dir);
@@ -166,6 +250,7 @@ int sk_cmd_server(int argc, char **argv)
 
     struct sk_apiserver_config ac = {.bind_address = o.bind, .port = o.port, .cert_pem = cert,
                                      .key_pem = key, .ca_pem = ca, .token_file = tokens,
+                                     .service_cidr = o.service_cidr,
                                      .git_version = SKIFF_GIT_VERSION,
                                      .major = SKIFF_VERSION_MAJOR, .minor = SKIFF_VERSION_MINOR};
     api = sk_apiserver_new(&ac, st, &err);
@@ -176,6 +261,36 @@ int sk_cmd_server(int argc, char **argv)
     if (o.disable_agent)
         sk_log(SK_DEBUG, "server", "node agent disabled");
 
+    /* The control plane's components are API clients, each with its own identity. */
+    char hostname[256] = "skiff";
+    gethostname(hostname, sizeof hostname - 1);
+    identity = sk_printf("%s_%s:%d", hostname, o.bind, o.port);
+    local = sk_printf("https://127.0.0.1:%d", o.port);
+    const char *api_url = (!strcmp(o.bind, "0.0.0.0") || !strcmp(o.bind, "::") ||
+                           !strcmp(o.bind, "127.0.0.1")) ? local : url;
+    if (!(cm_client = component_client(o.data_dir, api_url, ca, "system:kube-controller-manager",
+                                       NULL, &err)))
+        goto out;
+    struct sk_ctrlmgr_config cc = {.client = cm_client, .disabled = o.disable_controllers,
+                                   .cluster_cidr = o.cluster_cidr,
+                                   .node_monitor_grace_ms = o.node_grace_ms,
+                                   .leader_elect = o.leader_elect, .identity = identity};
+    if (!(cm = sk_ctrlmgr_new(&cc, &err)) || sk_ctrlmgr_start(cm, &err) < 0) goto out;
+    if (!(sched_client = component_client(o.data_dir, api_url, ca, "system:kube-scheduler", NULL, &err)))
+        goto out;
+    struct sk_scheduler_config scfg = {.client = sched_client, .leader_elect = o.leader_elect,
+                                       .identity = identity};
+    if (!(sched = sk_scheduler_new(&scfg, &err)) || sk_scheduler_start(sched, &err) < 0) goto out;
+    if (o.hollow_nodes > 0) {
+        if (!(node_client = component_client(o.data_dir, api_url, ca, "system:node:hollow",
+                                             "system:nodes", &err)))
+            goto out;
+        struct sk_hollow_config hc = {.client = node_client, .name_prefix = "hollow",
+                                      .count = (int)o.hollow_nodes,
+                                      .pod_delay_ms = o.hollow_pod_delay_ms};
+        if (!(hollow = sk_hollow_new(&hc, &err)) || sk_hollow_start(hollow, &err) < 0) goto out;
+    }
+
     int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
     struct signalfd_siginfo si;
     while (read(sfd, &si, sizeof si) < 0 && errno == EINTR) {
@@ -185,6 +300,13 @@ int sk_cmd_server(int argc, char **argv)
     rc = 0;
 out:
     if (rc && err.msg[0]) fprintf(stderr, "skiff server: %s\n", err.msg);
+    /* Clients first, so their watches end while the API is still up. */
+    sk_hollow_free(hollow);
+    sk_scheduler_free(sched);
+    sk_ctrlmgr_free(cm);
+    sk_client_free(node_client);
+    sk_client_free(sched_client);
+    sk_client_free(cm_client);
     sk_apiserver_free(api);
     sk_store_free(st);
     free(ca);

@@ -10,6 +10,8 @@ static const struct {
     const char *help;
 } commands[] = {
     {"server", sk_cmd_server, "run the control plane in the foreground"},
+    {"agent", sk_cmd_agent, "run a node agent (--hollow: simulated nodes)"},
+    {"controller-manager", sk_cmd_controller_manager, "run only the controllers against a server"},
     {"version", sk_cmd_version, "print the version"},
 };
 

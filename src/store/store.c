@@ -40,7 +40,7 @@ void sk_store_set_listener(sk_store *st, sk_store_listener cb, void *ud)
 
 /* ---- writer thread --------------------------------------------------------- */
 
-static void notify_listener(sk_store *st, struct sk_store_op **ops, size_t n, sk_event *evs)
+static void notify_listener(sk_store *st, struct sk_store_op **ops, size_t n, sk_store_event *evs)
 {
     pthread_mutex_lock(&st->mu);
     sk_store_listener cb = st->listener;
@@ -53,7 +53,7 @@ static void notify_listener(sk_store *st, struct sk_store_op **ops, size_t n, sk
         if (op->rc < 0 || op->kind == SK_OP_COMPACT) continue;
         bool del = op->kind == SK_OP_DELETE;
         bool stored = del && !op->value; /* delete without a caller value */
-        evs[k++] = (sk_event){
+        evs[k++] = (sk_store_event){
             .type = del ? SK_EV_DELETE : SK_EV_PUT,
             .rev = op->rev,
             .create_rev = op->create_rev,
@@ -102,7 +102,7 @@ static void run_compaction(sk_store *st)
 /* Handles one batch taken off the queue: writes first (in queue order),
  * then requested compactions, then the listener, then wakes callers. */
 static void process_batch(sk_store *st, struct sk_store_op **ops, size_t n,
-                          struct sk_store_op **writes, sk_event *evs)
+                          struct sk_store_op **writes, sk_store_event *evs)
 {
     size_t nw = 0;
     bool compact = false;
@@ -168,7 +168,7 @@ static void *writer_main(void *arg)
     sk_store *st = arg;
     struct sk_store_op **ops = sk_calloc(SK_STORE_BATCH_OPS, sizeof *ops);
     struct sk_store_op **writes = sk_calloc(SK_STORE_BATCH_OPS, sizeof *writes);
-    sk_event *evs = sk_calloc(SK_STORE_BATCH_OPS, sizeof *evs);
+    sk_store_event *evs = sk_calloc(SK_STORE_BATCH_OPS, sizeof *evs);
     struct timespec next_compact;
     deadline_after(&next_compact, st->compact_interval_ms);
 

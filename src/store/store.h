@@ -86,7 +86,7 @@ int sk_store_delete(sk_store *st, const char *key, int64_t expect_rev, const cha
 
 enum sk_event_type { SK_EV_PUT = 1, SK_EV_DELETE = 2 };
 
-typedef struct sk_event {
+typedef struct sk_store_event {
     enum sk_event_type type;
     int64_t rev;         /* revision of this change */
     int64_t create_rev;  /* of the key; for PUT with create_rev == rev it's a creation */
@@ -94,14 +94,14 @@ typedef struct sk_event {
     const char *value;   /* PUT: new value; DELETE: last value. value_len
                           * bytes, not necessarily NUL-terminated */
     size_t value_len;
-} sk_event;
+} sk_store_event;
 
 /* Called in the writer thread after each commit with the batch of events,
  * in revision order. Borrowed: valid only during the call. The writes of
  * the batch return to their callers only after the listener returned, and
  * sk_store_rev() already includes them; readers can see them a moment
  * before (from COMMIT on). Keep it short: it delays every writer. */
-typedef void (*sk_store_listener)(void *ud, const sk_event *evs, size_t n);
+typedef void (*sk_store_listener)(void *ud, const sk_store_event *evs, size_t n);
 void sk_store_set_listener(sk_store *st, sk_store_listener cb, void *ud);
 
 /* Replays history: calls cb for every change with after_rev < rev <= until_rev
@@ -110,7 +110,7 @@ void sk_store_set_listener(sk_store *st, sk_store_listener cb, void *ud);
  * current revision". cb runs inside a
  * read transaction on a pooled connection: it must not call the store. */
 int sk_store_history(sk_store *st, const char *prefix, int64_t after_rev, int64_t until_rev,
-                     void (*cb)(void *ud, const sk_event *ev), void *ud, sk_err *err)
+                     void (*cb)(void *ud, const sk_store_event *ev), void *ud, sk_err *err)
     SK_MUST_CHECK;
 
 /* Compacts history now (normally done by a timer); returns the new compacted rev. */

@@ -209,7 +209,7 @@ int64_t sk_store_count(sk_store *st, const char *prefix)
  * after_rev and filters by prefix here; fine for watch resumes within the
  * retention window, linear in it otherwise. */
 static int replay(struct sk_reader *r, const char *prefix, int64_t after_rev, int64_t until_rev,
-                  void (*cb)(void *ud, const sk_event *ev), void *ud, sk_err *err)
+                  void (*cb)(void *ud, const sk_store_event *ev), void *ud, sk_err *err)
 {
     sqlite3_stmt *s = r->history;
     size_t plen = strlen(prefix);
@@ -220,7 +220,7 @@ static int replay(struct sk_reader *r, const char *prefix, int64_t after_rev, in
         const char *key = (const char *)sqlite3_column_text(s, 1);
         if (!key || strncmp(key, prefix, plen) != 0) continue;
         const char *value = sqlite3_column_blob(s, 4);
-        sk_event ev = {
+        sk_store_event ev = {
             .type = sqlite3_column_int(s, 3) ? SK_EV_DELETE : SK_EV_PUT,
             .rev = sqlite3_column_int64(s, 0),
             .create_rev = sqlite3_column_int64(s, 2),
@@ -236,7 +236,7 @@ static int replay(struct sk_reader *r, const char *prefix, int64_t after_rev, in
 }
 
 int sk_store_history(sk_store *st, const char *prefix, int64_t after_rev, int64_t until_rev,
-                     void (*cb)(void *ud, const sk_event *ev), void *ud, sk_err *err)
+                     void (*cb)(void *ud, const sk_store_event *ev), void *ud, sk_err *err)
 {
     if (!prefix) prefix = "";
     int64_t compacted = 0;

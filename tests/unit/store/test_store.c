@@ -190,11 +190,11 @@ static int test_range(sk_store *st)
 
 struct rec {
     int n;
-    sk_event ev[64];
+    sk_store_event ev[64];
     char val[64][16];
 };
 
-static void record(struct rec *r, const sk_event *e)
+static void record(struct rec *r, const sk_store_event *e)
 {
     if (r->n >= 64) return;
     r->ev[r->n] = *e;
@@ -203,12 +203,12 @@ static void record(struct rec *r, const sk_event *e)
     r->n++;
 }
 
-static void on_events(void *ud, const sk_event *evs, size_t n)
+static void on_events(void *ud, const sk_store_event *evs, size_t n)
 {
     for (size_t i = 0; i < n; i++) record(ud, &evs[i]);
 }
 
-static void on_history(void *ud, const sk_event *ev) { record(ud, ev); }
+static void on_history(void *ud, const sk_store_event *ev) { record(ud, ev); }
 
 static int test_listener_history(sk_store *st)
 {
@@ -266,7 +266,7 @@ static int test_listener_history(sk_store *st)
     return 0;
 }
 
-static void count_event(void *ud, const sk_event *ev) { (*(int *)ud)++; }
+static void count_event(void *ud, const sk_store_event *ev) { (*(int *)ud)++; }
 
 static int test_compaction(sk_store *st)
 {
@@ -410,7 +410,7 @@ struct order {
 };
 
 /* Also checks that a write from the listener is refused, not deadlocked. */
-static void check_order(void *ud, const sk_event *evs, size_t n)
+static void check_order(void *ud, const sk_store_event *evs, size_t n)
 {
     struct order *o = ud;
     for (size_t i = 0; i < n; i++) {
