@@ -42,7 +42,7 @@ static void usage(FILE *f)
             "  --store-keep-revisions N  history kept for watches (default 10000)\n"
             "  --store-keep-seconds N    history kept for watches (default 300)\n"
             "  --store-compact-interval-ms N  (default 60000)\n"
-            "  --disable-controllers L   comma-separated controllers not to run\n"
+            "  --disable-controllers L   comma-separated controllers not to run (\"all\": none)\n"
             "  --cluster-cidr CIDR       pod network, one /24 per node (default 10.244.0.0/16)\n"
             "  --service-cidr CIDR       ClusterIP range (default 10.96.0.0/12)\n"
             "  --node-monitor-grace-period D  e.g. 50s (default), 500ms\n"
@@ -275,7 +275,9 @@ int sk_cmd_server(int argc, char **argv)
                                    .cluster_cidr = o.cluster_cidr,
                                    .node_monitor_grace_ms = o.node_grace_ms,
                                    .leader_elect = o.leader_elect, .identity = identity};
-    if (!(cm = sk_ctrlmgr_new(&cc, &err)) || sk_ctrlmgr_start(cm, &err) < 0) goto out;
+    /* "all" runs no controller manager at all (e.g. to run it separately). */
+    bool no_cm = o.disable_controllers && !strcmp(o.disable_controllers, "all");
+    if (!no_cm && (!(cm = sk_ctrlmgr_new(&cc, &err)) || sk_ctrlmgr_start(cm, &err) < 0)) goto out;
     if (!(sched_client = component_client(o.data_dir, api_url, ca, "system:kube-scheduler", NULL, &err)))
         goto out;
     struct sk_scheduler_config scfg = {.client = sched_client, .leader_elect = o.leader_elect,
