@@ -99,7 +99,7 @@ bench_skiff() {
     data=$TMP/skiff
     url=https://127.0.0.1:$port
     say "skiff server on $url (data $data)"
-    "$SKIFF" server --data-dir "$data" --port "$port" --disable-agent >"$TMP/skiff.log" 2>&1 &
+    "$SKIFF" server --data-dir "$data" --port "$port" --disable-agent --disable-controllers all --disable-scheduler >"$TMP/skiff.log" 2>&1 &
     pid=$!
     PIDS+=("$pid")
     # skiff writes the PKI before it listens. /readyz is asked with the admin

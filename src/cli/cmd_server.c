@@ -28,6 +28,7 @@ struct server_opts {
     int64_t node_grace_ms;
     int64_t hollow_nodes, hollow_pod_delay_ms;
     bool leader_elect;
+    bool disable_scheduler;
 };
 
 static void usage(FILE *f)
@@ -46,6 +47,7 @@ static void usage(FILE *f)
             "  --cluster-cidr CIDR       pod network, one /24 per node (default 10.244.0.0/16)\n"
             "  --service-cidr CIDR       ClusterIP range (default 10.96.0.0/12)\n"
             "  --node-monitor-grace-period D  e.g. 50s (default), 500ms\n"
+            "  --disable-scheduler       do not run the scheduler\n"
             "  --hollow-nodes N          register N simulated nodes (hollow-0...)\n"
             "  --hollow-pod-delay D      delay before hollow pods run (default 0)\n"
             "  --leader-elect=BOOL       Lease leader election for controllers/scheduler (default true)\n"
@@ -88,7 +90,7 @@ int sk_parse_duration_ms(const char *flag, const char *v, int64_t *out)
 static int parse_opts(int argc, char **argv, struct server_opts *o)
 {
     enum { O_DATA = 1000, O_BIND, O_PORT, O_KCFG, O_NOAGENT, O_KREV, O_KSEC, O_CINT, O_DISCTL,
-           O_CCIDR, O_SCIDR, O_GRACE, O_HOLLOW, O_HDELAY, O_LEADER };
+           O_CCIDR, O_SCIDR, O_GRACE, O_HOLLOW, O_HDELAY, O_LEADER, O_NOSCHED };
     static const struct option opts[] = {
         {"data-dir", required_argument, 0, O_DATA},
         {"bind-address", required_argument, 0, O_BIND},
@@ -105,6 +107,7 @@ static int parse_opts(int argc, char **argv, struct server_opts *o)
         {"hollow-nodes", required_argument, 0, O_HOLLOW},
         {"hollow-pod-delay", required_argument, 0, O_HDELAY},
         {"leader-elect", optional_argument, 0, O_LEADER},
+        {"disable-scheduler", no_argument, 0, O_NOSCHED},
         {"verbose", no_argument, 0, 'v'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
@@ -132,6 +135,7 @@ static int parse_opts(int argc, char **argv, struct server_opts *o)
             if (parse_int("--store-compact-interval-ms", optarg, 10, INT64_MAX, &o->compact_interval_ms) < 0) return -1;
             break;
         case O_DISCTL: o->disable_controllers = optarg; break;
+        case O_NOSCHED: o->disable_scheduler = true; break;
         case O_CCIDR: o->cluster_cidr = optarg; break;
         case O_SCIDR: o->service_cidr = optarg; break;
         case O_GRACE:
@@ -278,11 +282,13 @@ int sk_cmd_server(int argc, char **argv)
     /* "all" runs no controller manager at all (e.g. to run it separately). */
     bool no_cm = o.disable_controllers && !strcmp(o.disable_controllers, "all");
     if (!no_cm && (!(cm = sk_ctrlmgr_new(&cc, &err)) || sk_ctrlmgr_start(cm, &err) < 0)) goto out;
-    if (!(sched_client = component_client(o.data_dir, api_url, ca, "system:kube-scheduler", NULL, &err)))
-        goto out;
-    struct sk_scheduler_config scfg = {.client = sched_client, .leader_elect = o.leader_elect,
-                                       .identity = identity};
-    if (!(sched = sk_scheduler_new(&scfg, &err)) || sk_scheduler_start(sched, &err) < 0) goto out;
+    if (!o.disable_scheduler) {
+        if (!(sched_client = component_client(o.data_dir, api_url, ca, "system:kube-scheduler", NULL, &err)))
+            goto out;
+        struct sk_scheduler_config scfg = {.client = sched_client, .leader_elect = o.leader_elect,
+                                           .identity = identity};
+        if (!(sched = sk_scheduler_new(&scfg, &err)) || sk_scheduler_start(sched, &err) < 0) goto out;
+    }
     if (o.hollow_nodes > 0) {
         if (!(node_client = component_client(o.data_dir, api_url, ca, "system:node:hollow",
                                              "system:nodes", &err)))

@@ -66,12 +66,12 @@ expect_eq() { if [ "$1" = "$2" ]; then pass "$3"; else fail "$3: got [$1], want 
 # expect_match TEXT REGEX DESC
 expect_match() { if printf '%s' "$1" | grep -Eq -- "$2"; then pass "$3"; else fail "$3: [$1] does not match /$2/"; fi; }
 
-# wait_for DESC CMD...: polls CMD until it succeeds (10 s).
+# wait_for DESC CMD...: polls CMD until it succeeds (WAIT_SECS, default 20 s).
 wait_for() {
     d=$1; shift
     i=0
     until "$@" >/dev/null 2>&1; do
-        i=$((i+1)); [ $i -gt 200 ] && { fail "timeout: $d"; return 1; }
+        i=$((i+1)); [ $i -gt $(( ${WAIT_SECS:-20} * 20 )) ] && { fail "timeout: $d"; return 1; }
         sleep 0.05
     done
     pass "$d"
