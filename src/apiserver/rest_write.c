@@ -590,11 +590,12 @@ static json_t *delete_one(struct sk_req *q, const struct sk_resource *r, const c
         json_t *cur = sk_rest_read(q->srv, r, ns, name, &rev, err);
         if (!cur) return NULL;
         json_t *meta = json_object_get(cur, "metadata");
-        if (o->pre_uid && strcmp(o->pre_uid, sk_json_str(meta, "uid") ? sk_json_str(meta, "uid") : "")) {
-            json_decref(cur);
+        const char *uid = sk_json_str(meta, "uid") ? sk_json_str(meta, "uid") : "";
+        if (o->pre_uid && strcmp(o->pre_uid, uid)) {
             sk_err_set(err, SK_ECONFLICT,
                        "Precondition failed: UID in precondition: %s, UID in object meta: %s",
-                       o->pre_uid, sk_json_str(meta, "uid"));
+                       o->pre_uid, uid);
+            json_decref(cur);
             return NULL;
         }
         if (o->pre_rv && strcmp(o->pre_rv, sk_json_str(meta, "resourceVersion"))) {

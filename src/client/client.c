@@ -1,8 +1,10 @@
 /* The HTTP layer of sk_client: one libcurl easy handle + multi handle per
- * connection, kept in an idle pool; every exchange is driven through the
- * multi interface with a 100 ms poll so that stop requests (watches,
- * informer lists, leader election) are honoured promptly; Status replies
- * become sk_err codes. */
+ * connection, kept in a mutex-protected idle pool (a request takes one,
+ * returns it when done; nothing is per-thread, so threads that exit leak
+ * nothing and sk_client_free releases every connection). Every exchange is
+ * driven through the multi interface with a 100 ms poll so that stop
+ * requests (watches, informer lists, leader election) are honoured
+ * promptly. Non-2xx Status replies become sk_err codes. */
 #include "client/client_int.h"
 
 #include <curl/curl.h>
@@ -183,6 +185,11 @@ static void conn_put(sk_client *c, struct sk_conn *k)
     conn_free(k);
 }
 
+static bool aborting(const struct sk_call *call)
+{
+    return call->abort && call->abort->tick && call->abort->tick(call->abort->ud);
+}
+
 /* Token bucket: each request takes a token, going into debt when empty so
  * waiters are served in arrival order. Returns -1 if tick aborted the wait. */
 static int throttle(sk_client *c, struct sk_call *call)
@@ -198,7 +205,7 @@ static int throttle(sk_client *c, struct sk_call *call)
     pthread_mutex_unlock(&c->lock);
     int64_t until = now + wait;
     while ((now = sk_now_ms()) < until) {
-        if (call->tick && call->tick(call->tick_ud)) return -1;
+        if (aborting(call)) return -1;
         int64_t d = until - now < POLL_MS ? until - now : POLL_MS;
         struct timespec ts = {d / 1000, (d % 1000) * 1000000};
         nanosleep(&ts, NULL);
@@ -268,7 +275,12 @@ static void setup(sk_client *c, struct sk_conn *k, struct sk_call *call, struct 
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-    if (c->ca_path) curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_path);
+    if (c->ca_path) {
+        /* only the cluster CA, as kubectl: Debian's libcurl would also load
+         * every system CA from its default CApath (slowly, per connection) */
+        curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_path);
+        curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
+    }
     if (c->cert_path) {
         curl_easy_setopt(e, CURLOPT_SSLCERT, c->cert_path);
         curl_easy_setopt(e, CURLOPT_SSLKEY, c->key_path);
@@ -291,11 +303,36 @@ static void setup(sk_client *c, struct sk_conn *k, struct sk_call *call, struct 
     }
 }
 
+void sk__waker_init(struct sk_waker *w)
+{
+    pthread_mutex_init(&w->lock, NULL);
+    w->multi = NULL;
+}
+
+void sk__waker_release(struct sk_waker *w) { pthread_mutex_destroy(&w->lock); }
+
+void sk__wake(struct sk_waker *w)
+{
+    pthread_mutex_lock(&w->lock);
+    if (w->multi) curl_multi_wakeup(w->multi);
+    pthread_mutex_unlock(&w->lock);
+}
+
+static void publish(const struct sk_abort *ab, CURLM *m)
+{
+    struct sk_waker *w = ab ? ab->waker : NULL;
+    if (!w) return;
+    pthread_mutex_lock(&w->lock);
+    w->multi = m;
+    pthread_mutex_unlock(&w->lock);
+}
+
 /* Drives the transfer; returns the curl result (CURLE_OK on success). */
 static CURLcode drive(struct sk_conn *k, struct sk_call *call)
 {
     CURLcode res = CURLE_OK;
     if (curl_multi_add_handle(k->multi, k->easy) != CURLM_OK) return CURLE_FAILED_INIT;
+    publish(call->abort, k->multi);
     int running = 1;
     while (running) {
         if (curl_multi_perform(k->multi, &running) != CURLM_OK) {
@@ -303,7 +340,7 @@ static CURLcode drive(struct sk_conn *k, struct sk_call *call)
             break;
         }
         if (!running) break;
-        if (call->tick && call->tick(call->tick_ud)) {
+        if (aborting(call)) {
             call->aborted = true;
             break;
         }
@@ -312,6 +349,7 @@ static CURLcode drive(struct sk_conn *k, struct sk_call *call)
             break;
         }
     }
+    publish(call->abort, NULL);
     int q;
     CURLMsg *m;
     while ((m = curl_multi_info_read(k->multi, &q)))
@@ -393,6 +431,9 @@ static enum sk_code code_from_http(long st)
     }
 }
 
+/* Status details.causes are not copied into err->causes: the message
+ * already lists them (upstream's format), and callers that never call
+ * sk_err_clear would leak them. */
 int sk__status_err(const struct sk_call *call, sk_err *err)
 {
     _sk_json_ json_t *st = NULL;
@@ -414,7 +455,7 @@ int sk__status_err(const struct sk_call *call, sk_err *err)
 /* ---- JSON exchanges ---------------------------------------------------------- */
 
 json_t *sk__json(sk_client *c, const char *method, const char *path, const json_t *body,
-                 const char *content_type, int (*tick)(void *), void *tick_ud, sk_err *err)
+                 const char *content_type, const struct sk_abort *ab, sk_err *err)
 {
     _sk_free_ char *text = NULL;
     if (body && !(text = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY))) {
@@ -423,7 +464,7 @@ json_t *sk__json(sk_client *c, const char *method, const char *path, const json_
     }
     struct sk_call call = {.method = method, .path = path, .body = text,
                            .body_len = text ? strlen(text) : 0, .content_type = content_type,
-                           .tick = tick, .tick_ud = tick_ud};
+                           .abort = ab};
     json_t *out = NULL;
     if (sk__call(c, &call, err) < 0) goto done;
     if (call.aborted) {

@@ -38,6 +38,25 @@ struct sk_client {
     int64_t refill_ms;
 };
 
+/* Lets another thread interrupt an exchange's 100 ms poll at once (a stop
+ * then takes effect immediately instead of at the next poll). */
+struct sk_waker {
+    pthread_mutex_t lock;
+    void *multi; /* CURLM of the running exchange, or NULL */
+};
+void sk__waker_init(struct sk_waker *w);
+void sk__waker_release(struct sk_waker *w);
+/* Set the stop condition first, then wake: the exchange re-checks it. */
+void sk__wake(struct sk_waker *w);
+
+/* How a caller stops an exchange early: tick is polled at least every
+ * 100 ms (and right after sk__wake on waker); non-zero aborts. */
+struct sk_abort {
+    int (*tick)(void *ud);
+    void *ud;
+    struct sk_waker *waker; /* optional */
+};
+
 /* One HTTP exchange. Fill the inputs, call sk__call, read the results and
  * release with sk__call_release. */
 struct sk_call {
@@ -51,13 +70,11 @@ struct sk_call {
      * into `reply`; returning < 0 aborts (call.aborted). */
     int (*on_data)(void *ud, const char *p, size_t n);
     void *data_ud;
-    /* Polled at least every 100 ms while waiting; non-zero aborts. */
-    int (*tick)(void *ud);
-    void *tick_ud;
+    const struct sk_abort *abort; /* optional */
 
     long status;    /* HTTP status, 0 if none was received */
     sk_buf reply;   /* body (non-streamed, or any non-2xx reply) */
-    bool aborted;   /* stopped by tick or on_data */
+    bool aborted;   /* stopped by abort->tick or on_data */
 };
 
 /* 0 when a reply was received (any status) or the call was aborted; -1 with
@@ -70,10 +87,10 @@ int sk__status_err(const struct sk_call *call, sk_err *err);
 
 /* Request with a JSON body (may be NULL) and a JSON reply: the decoded
  * reply on 2xx (NULL and no error for an empty body), NULL + err
- * otherwise. With tick, the call aborts when tick returns non-zero
+ * otherwise. With ab, the call aborts when ab->tick returns non-zero
  * (SK_EUNAVAILABLE "request aborted"). */
 json_t *sk__json(sk_client *c, const char *method, const char *path, const json_t *body,
-                 const char *content_type, int (*tick)(void *), void *tick_ud, sk_err *err);
+                 const char *content_type, const struct sk_abort *ab, sk_err *err);
 
 /* "/api/v1[/namespaces/NS]/PLURAL[/NAME[/SUB]]" or "/apis/G/V/...". */
 void sk__res_path(sk_buf *b, const struct sk_resource *r, const char *ns, const char *name,
@@ -85,11 +102,11 @@ void sk__pct(sk_buf *b, const char *s);
 
 /* sk_client_list with an abort hook. */
 json_t *sk__list(sk_client *c, const struct sk_resource *r, const char *ns, const char *ls,
-                 const char *fs, int (*tick)(void *), void *tick_ud, sk_err *err);
+                 const char *fs, const struct sk_abort *ab, sk_err *err);
 /* sk_client_watch with an abort hook instead of a stop flag. */
 int sk__watch(sk_client *c, const struct sk_resource *r, const char *ns, const char *rv,
               const char *ls, const char *fs, int timeout_s, sk_watch_cb cb, void *ud,
-              int (*tick)(void *), void *tick_ud, sk_err *err);
+              const struct sk_abort *ab, sk_err *err);
 
 /* ---- informer cache (informer_cache.c) ----------------------------------- */
 

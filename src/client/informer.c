@@ -31,6 +31,7 @@ struct sk_informer {
     pthread_t thread;
     bool started, joined;
     atomic_int stop;
+    struct sk_waker waker; /* interrupts a running list/watch on stop */
     pthread_mutex_t lock; /* synced, and sleeps that stop must interrupt */
     pthread_cond_t cond;
     bool synced;
@@ -58,6 +59,7 @@ sk_informer *sk_informer_new(sk_client *c, const struct sk_resource *r, const ch
     sk__icache_init(&inf->cache, r->namespaced);
     pthread_mutex_init(&inf->lock, NULL);
     sk__cond_init(&inf->cond);
+    sk__waker_init(&inf->waker);
     inf->seed = (unsigned)sk_wall_ms() ^ (unsigned)(uintptr_t)inf;
     return inf;
 }
@@ -145,8 +147,8 @@ static int on_event(void *ud, const char *type, json_t *obj)
 
 static int relist(sk_informer *inf, sk_err *err)
 {
-    _sk_json_ json_t *list = sk__list(inf->c, inf->r, inf->ns, inf->ls, inf->fs, stop_tick, inf,
-                                      err);
+    struct sk_abort ab = {stop_tick, inf, &inf->waker};
+    _sk_json_ json_t *list = sk__list(inf->c, inf->r, inf->ns, inf->ls, inf->fs, &ab, err);
     if (!list) return -1;
     const char *rv = sk_json_path_str(list, "metadata.resourceVersion");
     snprintf(inf->rv, sizeof inf->rv, "%s", rv ? rv : "");
@@ -206,8 +208,9 @@ static void *informer_main(void *arg)
         inf->watch_err = 0;
         int timeout = 300 + (int)(rand_r(&inf->seed) % 301);
         int64_t t0 = sk_now_ms();
+        struct sk_abort ab = {watch_tick, inf, &inf->waker};
         int rc = sk__watch(inf->c, inf->r, inf->ns, inf->rv, inf->ls, inf->fs, timeout, on_event,
-                           inf, watch_tick, inf, &err);
+                           inf, &ab, &err);
         if (stopping(inf)) break;
         if (rc < 0 || inf->watch_err) need_list = true;
         if (rc < 0 && !warned)
@@ -251,6 +254,7 @@ void sk_informer_stop(sk_informer *inf)
     atomic_store(&inf->stop, 1);
     pthread_cond_broadcast(&inf->cond);
     pthread_mutex_unlock(&inf->lock);
+    sk__wake(&inf->waker);
     if (inf->started && !inf->joined) {
         pthread_join(inf->thread, NULL);
         inf->joined = true;
@@ -264,6 +268,7 @@ void sk_informer_free(sk_informer *inf)
     sk__icache_release(&inf->cache);
     pthread_cond_destroy(&inf->cond);
     pthread_mutex_destroy(&inf->lock);
+    sk__waker_release(&inf->waker);
     free(inf->h);
     free(inf->ns);
     free(inf->ls);

@@ -1,6 +1,10 @@
 /* kubeconfig files: the current context's cluster and user, with embedded
  * *-data fields (base64) or file paths (relative to the kubeconfig's
- * directory, as kubectl resolves them), and bearer tokens. */
+ * directory, as kubectl resolves them), and bearer tokens (token,
+ * tokenFile).
+ *
+ * Partial: exec and auth-provider plugins, insecure-skip-tls-verify,
+ * proxy-url, tls-server-name and the context's namespace are ignored. */
 #include "client/client_int.h"
 
 #include <gnutls/gnutls.h>

@@ -28,6 +28,8 @@ struct sk_leader {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     bool stop;
+    struct sk_waker waker;
+    struct sk_abort ab; /* stop_tick + waker, for the election thread */
     atomic_bool leader;
     pthread_t thread, start_thread;
     bool started, start_started;
@@ -37,6 +39,15 @@ struct sk_leader {
     int64_t observed_at;  /* monotonic ms when it was first seen */
     unsigned seed;
 };
+
+static int stop_tick(void *ud)
+{
+    sk_leader *l = ud;
+    pthread_mutex_lock(&l->lock);
+    bool s = l->stop;
+    pthread_mutex_unlock(&l->lock);
+    return s;
+}
 
 sk_leader *sk_leader_new(sk_client *c, const char *ns, const char *name, const char *identity,
                          int64_t lease_ms, int64_t renew_ms, int64_t retry_ms,
@@ -56,20 +67,13 @@ sk_leader *sk_leader_new(sk_client *c, const char *ns, const char *name, const c
     l->ud = ud;
     pthread_mutex_init(&l->lock, NULL);
     sk__cond_init(&l->cond);
+    sk__waker_init(&l->waker);
+    l->ab = (struct sk_abort){stop_tick, l, &l->waker};
     l->seed = (unsigned)sk_wall_ms() ^ (unsigned)(uintptr_t)l;
     return l;
 }
 
 bool sk_leader_is_leader(sk_leader *l) { return l && atomic_load(&l->leader); }
-
-static int stop_tick(void *ud)
-{
-    sk_leader *l = ud;
-    pthread_mutex_lock(&l->lock);
-    bool s = l->stop;
-    pthread_mutex_unlock(&l->lock);
-    return s;
-}
 
 static char *lease_path(sk_leader *l, bool named)
 {
@@ -107,7 +111,7 @@ static bool try_create(sk_leader *l, const char *now)
                                         spec_for(l->id, dur, now, now, 0));
     _sk_free_ char *path = lease_path(l, false);
     sk_err err = SK_ERR_INIT;
-    _sk_json_ json_t *made = sk__json(l->c, "POST", path, lease, NULL, stop_tick, l, &err);
+    _sk_json_ json_t *made = sk__json(l->c, "POST", path, lease, NULL, &l->ab, &err);
     if (!made) return false;
     observe(l, json_object_get(made, "spec"));
     return true;
@@ -119,7 +123,7 @@ static bool try_acquire_or_renew(sk_leader *l)
     sk__micro_time(sk_wall_ms(), now, sizeof now);
     _sk_free_ char *path = lease_path(l, true);
     sk_err err = SK_ERR_INIT;
-    _sk_json_ json_t *lease = sk__json(l->c, "GET", path, NULL, NULL, stop_tick, l, &err);
+    _sk_json_ json_t *lease = sk__json(l->c, "GET", path, NULL, NULL, &l->ab, &err);
     if (!lease) return err.code == SK_ENOTFOUND ? try_create(l, now) : false;
     json_t *spec = json_object_get(lease, "spec");
     observe(l, spec);
@@ -133,7 +137,7 @@ static bool try_acquire_or_renew(sk_leader *l)
     json_object_set_new(lease, "spec",
                         spec_for(l->id, (l->lease_ms + 999) / 1000, acq ? acq : now, now,
                                  ours ? trans : trans + 1));
-    json_t *upd = sk__json(l->c, "PUT", path, lease, NULL, stop_tick, l, &err);
+    json_t *upd = sk__json(l->c, "PUT", path, lease, NULL, &l->ab, &err);
     if (!upd) return false; /* Conflict: someone else wrote first */
     observe(l, json_object_get(upd, "spec"));
     json_decref(upd);
@@ -214,21 +218,28 @@ int sk_leader_start(sk_leader *l, sk_err *err)
 static int deadline_tick(void *ud) { return sk_now_ms() > *(const int64_t *)ud; }
 
 /* Hands the lease back so a peer need not wait for it to expire; bounded
- * by the renew deadline so a dead server cannot hold up shutdown. */
+ * by the renew deadline so a dead server cannot hold up shutdown. A renew
+ * aborted by the stop may still land after our read, hence the retries on
+ * Conflict. */
 static void release(sk_leader *l)
 {
     int64_t until = sk_now_ms() + l->renew_ms;
-    char now[48];
-    sk__micro_time(sk_wall_ms(), now, sizeof now);
+    struct sk_abort ab = {deadline_tick, &until, NULL};
     _sk_free_ char *path = lease_path(l, true);
-    sk_err err = SK_ERR_INIT;
-    _sk_json_ json_t *lease = sk__json(l->c, "GET", path, NULL, NULL, deadline_tick, &until, &err);
-    json_t *spec = json_object_get(lease, "spec");
-    const char *holder = sk_json_str(spec, "holderIdentity");
-    if (!holder || strcmp(holder, l->id)) return;
-    json_int_t trans = json_integer_value(json_object_get(spec, "leaseTransitions"));
-    json_object_set_new(lease, "spec", spec_for("", 1, now, now, trans));
-    json_decref(sk__json(l->c, "PUT", path, lease, NULL, deadline_tick, &until, &err));
+    for (int attempt = 0; attempt < 3; attempt++) {
+        char now[48];
+        sk__micro_time(sk_wall_ms(), now, sizeof now);
+        sk_err err = SK_ERR_INIT;
+        _sk_json_ json_t *lease = sk__json(l->c, "GET", path, NULL, NULL, &ab, &err);
+        json_t *spec = json_object_get(lease, "spec");
+        const char *holder = sk_json_str(spec, "holderIdentity");
+        if (!holder || strcmp(holder, l->id)) return;
+        json_int_t trans = json_integer_value(json_object_get(spec, "leaseTransitions"));
+        json_object_set_new(lease, "spec", spec_for("", 1, now, now, trans));
+        json_t *r = sk__json(l->c, "PUT", path, lease, NULL, &ab, &err);
+        json_decref(r);
+        if (r || err.code != SK_ECONFLICT) return;
+    }
 }
 
 void sk_leader_free(sk_leader *l)
@@ -238,6 +249,7 @@ void sk_leader_free(sk_leader *l)
     l->stop = true;
     pthread_cond_broadcast(&l->cond);
     pthread_mutex_unlock(&l->lock);
+    sk__wake(&l->waker);
     if (l->started) pthread_join(l->thread, NULL);
     if (l->start_started) pthread_join(l->start_thread, NULL);
     if (atomic_load(&l->leader)) {
@@ -246,6 +258,7 @@ void sk_leader_free(sk_leader *l)
     }
     pthread_cond_destroy(&l->cond);
     pthread_mutex_destroy(&l->lock);
+    sk__waker_release(&l->waker);
     free(l->observed);
     free(l->ns);
     free(l->name);

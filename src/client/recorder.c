@@ -53,6 +53,7 @@ struct sk_recorder {
     struct lru_ent lru[LRU_CAP];
     int nlru, head, tail;
     json_t *index; /* key -> slot */
+    struct sk_abort ab;
 };
 
 /* ---- LRU ------------------------------------------------------------------------ */
@@ -107,6 +108,8 @@ static struct lru_ent *lru_insert(sk_recorder *rec, const char *key)
         ent_clear(&rec->lru[i]);
     }
     rec->lru[i].key = sk_strdup(key);
+    rec->lru[i].count = 0;
+    rec->lru[i].first_ts[0] = 0;
     json_object_set_new_nocheck(rec->index, key, json_integer(i));
     lru_front(rec, i);
     return &rec->lru[i];
@@ -181,7 +184,7 @@ static void create_event(sk_recorder *rec, const struct rec_item *it, struct lru
         _sk_json_ json_t *ev = make_event(rec, it, ns, name, e->count, e->first_ts, last);
         if (!ev) return; /* not valid UTF-8 */
         sk_err err = SK_ERR_INIT;
-        json_t *made = sk__json(rec->c, "POST", path, ev, NULL, drain_tick, rec, &err);
+        json_t *made = sk__json(rec->c, "POST", path, ev, NULL, &rec->ab, &err);
         if (made) {
             json_decref(made);
             free(e->ev_ns);
@@ -213,7 +216,7 @@ static void record(sk_recorder *rec, struct rec_item *it)
         _sk_free_ char *path = events_path(rec, e->ev_ns, e->ev_name);
         sk_err err = SK_ERR_INIT;
         json_t *r = sk__json(rec->c, "PATCH", path, patch, "application/merge-patch+json",
-                             drain_tick, rec, &err);
+                             &rec->ab, &err);
         if (r || err.code != SK_ENOTFOUND) {
             json_decref(r);
             return;
@@ -262,6 +265,7 @@ sk_recorder *sk_recorder_new(sk_client *c, const char *component, const char *ho
     pthread_cond_init(&rec->cond, NULL);
     rec->head = rec->tail = -1;
     rec->index = json_object();
+    rec->ab = (struct sk_abort){drain_tick, rec, NULL};
     /* Without its thread the recorder still accepts and counts events as
      * dropped: recording must never fail the caller. */
     rec->started = rec->events && pthread_create(&rec->thread, NULL, recorder_main, rec) == 0;
@@ -277,6 +281,10 @@ void sk_recorder_free(sk_recorder *rec)
     pthread_cond_broadcast(&rec->cond);
     pthread_mutex_unlock(&rec->lock);
     if (rec->started) pthread_join(rec->thread, NULL);
+    unsigned long dropped = atomic_load(&rec->dropped);
+    if (dropped)
+        sk_log(SK_WARN, "events", "%s: %lu event(s) dropped (queue full or recorder stopped)",
+               rec->component, dropped);
     while (rec->qlen) {
         item_release(&rec->q[rec->qhead]);
         rec->qhead = (rec->qhead + 1) % QUEUE_CAP;

@@ -69,12 +69,12 @@ json_t *sk_client_get(sk_client *c, const struct sk_resource *r, const char *ns,
 {
     _sk_free_ char *path = obj_path(r, ns, name, NULL, err);
     if (!path) return NULL;
-    return sk__json(c, "GET", path, NULL, NULL, NULL, NULL, err);
+    return sk__json(c, "GET", path, NULL, NULL, NULL, err);
 }
 
 static json_t *list_page(sk_client *c, const struct sk_resource *r, const char *ns,
                          const char *ls, const char *fs, const char *cont, bool paged,
-                         int (*tick)(void *), void *tick_ud, sk_err *err)
+                         const struct sk_abort *ab, sk_err *err)
 {
     sk_buf b = SK_BUF_INIT;
     sk__res_path(&b, r, ns, NULL, NULL);
@@ -83,7 +83,7 @@ static json_t *list_page(sk_client *c, const struct sk_resource *r, const char *
     sk__query(&b, "labelSelector", ls);
     sk__query(&b, "fieldSelector", fs);
     _sk_free_ char *path = sk_buf_take(&b);
-    json_t *page = sk__json(c, "GET", path, NULL, NULL, tick, tick_ud, err);
+    json_t *page = sk__json(c, "GET", path, NULL, NULL, ab, err);
     if (page && !json_is_array(json_object_get(page, "items"))) {
         json_decref(page);
         sk_err_set(err, SK_EINTERNAL, "GET %s: reply is not a list", path);
@@ -93,21 +93,21 @@ static json_t *list_page(sk_client *c, const struct sk_resource *r, const char *
 }
 
 json_t *sk__list(sk_client *c, const struct sk_resource *r, const char *ns, const char *ls,
-                 const char *fs, int (*tick)(void *), void *tick_ud, sk_err *err)
+                 const char *fs, const struct sk_abort *ab, sk_err *err)
 {
-    json_t *list = list_page(c, r, ns, ls, fs, NULL, true, tick, tick_ud, err);
+    json_t *list = list_page(c, r, ns, ls, fs, NULL, true, ab, err);
     if (!list) return NULL;
     json_t *items = json_object_get(list, "items");
     for (;;) {
         const char *cont = sk_json_path_str(list, "metadata.continue");
         if (!cont || !*cont) break;
         sk_err e2 = SK_ERR_INIT;
-        json_t *page = list_page(c, r, ns, ls, fs, cont, true, tick, tick_ud, &e2);
+        json_t *page = list_page(c, r, ns, ls, fs, cont, true, ab, &e2);
         if (!page && e2.code == SK_EGONE) {
             /* the snapshot was compacted away mid-list: take it whole, as
              * client-go's pager falls back to an unpaged list */
             json_decref(list);
-            list = list_page(c, r, ns, ls, fs, NULL, false, tick, tick_ud, err);
+            list = list_page(c, r, ns, ls, fs, NULL, false, ab, err);
             if (!list) return NULL;
             items = json_object_get(list, "items");
             break;
@@ -137,7 +137,7 @@ json_t *sk__list(sk_client *c, const struct sk_resource *r, const char *ns, cons
 json_t *sk_client_list(sk_client *c, const struct sk_resource *r, const char *ns,
                        const char *label_selector, const char *field_selector, sk_err *err)
 {
-    return sk__list(c, r, ns, label_selector, field_selector, NULL, NULL, err);
+    return sk__list(c, r, ns, label_selector, field_selector, NULL, err);
 }
 
 json_t *sk_client_create(sk_client *c, const struct sk_resource *r, const char *ns,
@@ -155,7 +155,7 @@ json_t *sk_client_create(sk_client *c, const struct sk_resource *r, const char *
     sk_buf b = SK_BUF_INIT;
     sk__res_path(&b, r, ns, NULL, NULL);
     _sk_free_ char *path = sk_buf_take(&b);
-    return sk__json(c, "POST", path, obj, NULL, NULL, NULL, err);
+    return sk__json(c, "POST", path, obj, NULL, NULL, err);
 }
 
 json_t *sk_client_update(sk_client *c, const struct sk_resource *r, const char *ns,
@@ -164,7 +164,7 @@ json_t *sk_client_update(sk_client *c, const struct sk_resource *r, const char *
     if (!ns || !*ns) ns = sk_json_path_str(obj, "metadata.namespace");
     _sk_free_ char *path = obj_path(r, ns, sk_json_path_str(obj, "metadata.name"), sub, err);
     if (!path) return NULL;
-    return sk__json(c, "PUT", path, obj, NULL, NULL, NULL, err);
+    return sk__json(c, "PUT", path, obj, NULL, NULL, err);
 }
 
 json_t *sk_client_patch(sk_client *c, const struct sk_resource *r, const char *ns,
@@ -174,7 +174,7 @@ json_t *sk_client_patch(sk_client *c, const struct sk_resource *r, const char *n
     _sk_free_ char *path = obj_path(r, ns, name, sub, err);
     if (!path) return NULL;
     return sk__json(c, "PATCH", path, patch, patch_type ? patch_type : "application/merge-patch+json",
-                    NULL, NULL, err);
+                    NULL, err);
 }
 
 int sk_client_delete(sk_client *c, const struct sk_resource *r, const char *ns, const char *name,
@@ -188,7 +188,7 @@ int sk_client_delete(sk_client *c, const struct sk_resource *r, const char *ns, 
     if (grace >= 0) json_object_set_new(opts, "gracePeriodSeconds", json_integer(grace));
     if (uid && *uid) json_object_set_new(opts, "preconditions", json_pack("{s:s}", "uid", uid));
     sk_err e = SK_ERR_INIT;
-    json_t *reply = sk__json(c, "DELETE", path, opts, NULL, NULL, NULL, &e);
+    json_t *reply = sk__json(c, "DELETE", path, opts, NULL, NULL, &e);
     if (!reply && e.code != SK_OK) {
         if (err) *err = e;
         return -1;

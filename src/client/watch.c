@@ -63,7 +63,7 @@ static int on_data(void *ud, const char *p, size_t n)
 
 int sk__watch(sk_client *c, const struct sk_resource *r, const char *ns, const char *rv,
               const char *ls, const char *fs, int timeout_s, sk_watch_cb cb, void *ud,
-              int (*tick)(void *), void *tick_ud, sk_err *err)
+              const struct sk_abort *ab, sk_err *err)
 {
     sk_buf b = SK_BUF_INIT;
     sk__res_path(&b, r, ns, NULL, NULL);
@@ -78,7 +78,7 @@ int sk__watch(sk_client *c, const struct sk_resource *r, const char *ns, const c
     /* the server ends the stream at timeoutSeconds; our limit only guards
      * against a server that stops talking */
     struct sk_call call = {.method = "GET", .path = path, .on_data = on_data, .data_ud = &w,
-                           .tick = tick, .tick_ud = tick_ud,
+                           .abort = ab,
                            .timeout_s = timeout_s > 0 ? timeout_s + 30 : -1};
     int rc = sk__call(c, &call, err);
     if (rc == 0 && w.bad) {
@@ -98,7 +98,8 @@ int sk__watch(sk_client *c, const struct sk_resource *r, const char *ns, const c
 static int stop_tick(void *ud)
 {
     volatile int *stop = ud;
-    return stop && *stop;
+    /* the flag is set from another thread: read it atomically */
+    return stop && __atomic_load_n(stop, __ATOMIC_ACQUIRE);
 }
 
 int sk_client_watch(sk_client *c, const struct sk_resource *r, const char *ns,
@@ -106,6 +107,7 @@ int sk_client_watch(sk_client *c, const struct sk_resource *r, const char *ns,
                     const char *field_selector, int timeout_seconds, sk_watch_cb cb, void *ud,
                     volatile int *stop, sk_err *err)
 {
+    struct sk_abort ab = {stop_tick, (void *)stop, NULL};
     return sk__watch(c, r, ns, resource_version, label_selector, field_selector,
-                     timeout_seconds, cb, ud, stop ? stop_tick : NULL, (void *)stop, err);
+                     timeout_seconds, cb, ud, stop ? &ab : NULL, err);
 }

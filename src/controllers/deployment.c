@@ -480,8 +480,12 @@ static int check_paused(struct sk_dsync *s, sk_err *err)
     bool was = reason && !strcmp(reason, "DeploymentPaused");
     if (paused == was) return 0;
     json_t *st = status_copy(s->d);
-    sk_dep_set_condition(st, "Progressing", "Unknown", paused ? "DeploymentPaused" : "DeploymentResumed",
-                         paused ? "Deployment is paused" : "Deployment is resumed", now_s());
+    if (paused)
+        sk_dep_set_condition(st, "Progressing", "Unknown", "DeploymentPaused",
+                             "Deployment is paused", now_s());
+    else
+        sk_dep_set_condition(st, "Progressing", "Unknown", "DeploymentResumed",
+                             "Deployment is resumed", now_s());
     return sk_dc_put_status(s, st, err);
 }
 
@@ -491,7 +495,8 @@ static bool can_adopt(void *ud)
 {
     struct sk_dsync *s = ud;
     sk_err err = SK_ERR_INIT;
-    _sk_json_ json_t *fresh = sk_client_get(s->dc->client, s->dc->dres, dns(s->d), dname(s->d), &err);
+    _sk_json_ json_t *fresh =
+        sk_client_get(s->dc->client, s->dc->dres, dns(s->d), dname(s->d), &err);
     sk_err_clear(&err);
     return fresh && !strcmp(duid(fresh), duid(s->d)) &&
            !sk_json_path(fresh, "metadata.deletionTimestamp");

@@ -81,7 +81,8 @@ void sk_rsvec_release(struct sk_rsvec *v);
 void sk_rs_sort_by_creation(json_t **v, size_t n); /* oldest first, then name */
 void sk_rs_sort_by_size(json_t **v, size_t n, bool newer_first); /* largest first */
 void sk_rs_sort_by_revision(json_t **v, size_t n); /* lowest first */
-int32_t sk_rs_sum_replicas(json_t *const *v, size_t n, const char *field); /* spec.replicas or a status field */
+/* Sum of spec.replicas (field "spec") or of a status field; NULLs skipped. */
+int32_t sk_rs_sum_replicas(json_t *const *v, size_t n, const char *field);
 
 /* ---- rollout arithmetic ------------------------------------------------------- */
 

@@ -10,7 +10,10 @@
 
 static int64_t now_s(void) { return sk_wall_ms() / 1000; }
 
-static int32_t avail(const json_t *rs) { return (int32_t)sk_jint(rs, "status.availableReplicas", 0); }
+static int32_t avail(const json_t *rs)
+{
+    return (int32_t)sk_jint(rs, "status.availableReplicas", 0);
+}
 
 /* ---- RollingUpdate ---------------------------------------------------------------- */
 

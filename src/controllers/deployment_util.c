@@ -458,7 +458,8 @@ bool sk_dep_progressing(const json_t *d, const json_t *st)
     int64_t old_old = sk_jint(old, "replicas", 0) - sk_jint(old, "updatedReplicas", 0);
     int64_t new_old = sk_jint(st, "replicas", 0) - sk_jint(st, "updatedReplicas", 0);
     return sk_jint(st, "updatedReplicas", 0) > sk_jint(old, "updatedReplicas", 0) ||
-           new_old < old_old || sk_jint(st, "readyReplicas", 0) > sk_jint(old, "readyReplicas", 0) ||
+           new_old < old_old ||
+           sk_jint(st, "readyReplicas", 0) > sk_jint(old, "readyReplicas", 0) ||
            sk_jint(st, "availableReplicas", 0) > sk_jint(old, "availableReplicas", 0);
 }
 

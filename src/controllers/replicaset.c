@@ -8,7 +8,11 @@
  *
  * A batch of creates or deletes runs in parallel on a small pool of
  * long-lived threads (upstream uses a goroutine per request); long-lived,
- * because each client thread keeps its own API connection. */
+ * because each client thread keeps its own API connection.
+ *
+ * Partial: create errors caused by a terminating namespace are reported
+ * like any other (upstream ignores them), and pods are always named from
+ * "<rs>-" (upstream drops the dash when that prefix is not a valid name). */
 #include "controllers/controllers_int.h"
 #include "controllers/podutil.h"
 
@@ -314,7 +318,8 @@ static void run_jobs(struct rsc *rc, struct job *jobs, int n)
 /* One create; records the event. */
 static int create_one(struct rs_sync *s, const json_t *pod, sk_err *err)
 {
-    _sk_json_ json_t *created = sk_client_create(s->rc->client, s->rc->podres, ons(s->rs), pod, err);
+    _sk_json_ json_t *created =
+        sk_client_create(s->rc->client, s->rc->podres, ons(s->rs), pod, err);
     if (!created) {
         sk_event(s->rc->rec, s->rs, "Warning", "FailedCreate", "Error creating: %s", err->msg);
         return -1;
@@ -468,6 +473,7 @@ static void set_failure(json_t *st, const json_t *rs, const json_t *pods, const 
     }
     if (manage_err && at == (size_t)-1) {
         int diff = (int)json_array_size(pods) - (int)sk_jint(rs, "spec.replicas", 1);
+        const char *reason = diff < 0 ? "FailedCreate" : diff > 0 ? "FailedDelete" : "";
         char ts[32];
         sk_time_format(now_s(), ts, sizeof ts);
         if (!json_is_array(conds)) {
@@ -476,7 +482,7 @@ static void set_failure(json_t *st, const json_t *rs, const json_t *pods, const 
         }
         json_array_append_new(conds, json_pack("{s:s,s:s,s:s,s:s,s:s}", "type", "ReplicaFailure",
                                                "status", "True", "lastTransitionTime", ts, "reason",
-                                               diff < 0 ? "FailedCreate" : diff > 0 ? "FailedDelete" : "",
+                                               reason,
                                                "message", manage_err));
     } else if (!manage_err && at != (size_t)-1) {
         json_array_remove(conds, at);

@@ -362,9 +362,13 @@ int sk_hollow_start(sk_hollow *h, sk_err *err)
     }
     if (sk_informer_start(h->nodes_inf, err) < 0 || sk_informer_start(h->pods_inf, err) < 0)
         return sk_err_wrap(err, "hollow nodes");
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setstacksize(&a, 256 * 1024);
     for (; h->nworkers < SK_HOLLOW_WORKERS; h->nworkers++)
-        if (pthread_create(&h->workers[h->nworkers], NULL, sk_hollow_pod_worker, h) != 0)
-            return sk_err_sys(err, "hollow nodes: worker thread");
+        if (pthread_create(&h->workers[h->nworkers], &a, sk_hollow_pod_worker, h) != 0) break;
+    pthread_attr_destroy(&a);
+    if (h->nworkers < SK_HOLLOW_WORKERS) return sk_err_sys(err, "hollow nodes: worker thread");
     if (pthread_create(&h->hb, NULL, heartbeat_main, h) != 0)
         return sk_err_sys(err, "hollow nodes: heartbeat thread");
     h->hb_started = true;

@@ -8,7 +8,8 @@
 
 #include <pthread.h>
 
-#define SK_HOLLOW_WORKERS 8
+/* Status writes are latency-bound (the store's commit): keep many in flight. */
+#define SK_HOLLOW_WORKERS 32
 
 struct sk_hnode {
     char *name;

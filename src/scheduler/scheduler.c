@@ -15,7 +15,9 @@
 #include <sched.h>
 #include <string.h>
 
-#define BINDERS 8
+/* Upstream binds each pod in its own goroutine; binding latency is the
+ * store's commit, so throughput needs many requests in flight. */
+#define BINDERS 64
 #define TICK_MS 100
 
 struct job {
@@ -499,9 +501,13 @@ int sk_scheduler_start(sk_scheduler *s, sk_err *err)
     if (pthread_create(&s->loop, NULL, loop_main, s) != 0)
         return sk_err_sys(err, "scheduler: thread");
     s->loop_started = true;
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setstacksize(&a, 256 * 1024);
     for (; s->nbinders < BINDERS; s->nbinders++)
-        if (pthread_create(&s->binders[s->nbinders], NULL, binder_main, s) != 0)
-            return sk_err_sys(err, "scheduler: binder thread");
+        if (pthread_create(&s->binders[s->nbinders], &a, binder_main, s) != 0) break;
+    pthread_attr_destroy(&a);
+    if (s->nbinders < BINDERS) return sk_err_sys(err, "scheduler: binder thread");
     if (s->leader_elect) {
         s->leader = sk_leader_new(s->client, "kube-system", "kube-scheduler", s->identity, 0, 0, 0,
                                   leader_start, leader_stop, s);
