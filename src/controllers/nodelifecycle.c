@@ -204,7 +204,8 @@ static int sync_cidr(struct nlc *c, const json_t *node, const char *name)
                                   patch, NULL, &err);
     json_decref(res);
     if (!res) {
-        sk_log(SK_WARN, TAG, "node %s: assigning podCIDR %s: %s", name, cidr, err.msg);
+        sk_log(err.code == SK_ECONFLICT ? SK_DEBUG : SK_WARN, TAG, "node %s: assigning podCIDR %s: %s",
+               name, cidr, err.msg);
         int rc = err.code == SK_ENOTFOUND ? 0 : -1;
         sk_err_clear(&err);
         return rc;
@@ -508,6 +509,10 @@ static int sync_pod(void *arg, const char *key)
     pthread_mutex_lock(&c->mu);
     json_t *since = json_object_get(c->evict_since, uid ? uid : "");
     int64_t start = since ? json_integer_value(since) : sk_now_ms();
+    if (start < 0) { /* evicted already; the cache has not caught up */
+        pthread_mutex_unlock(&c->mu);
+        return 0;
+    }
     if (window == 0 && since) json_object_del(c->evict_since, uid);
     else if (window > 0 && !since) json_object_set_new(c->evict_since, uid, json_integer(start));
     pthread_mutex_unlock(&c->mu);
@@ -520,7 +525,11 @@ static int sync_pod(void *arg, const char *key)
         sk_workqueue_add_after(c->pq, key, left);
         return 0;
     }
-    return evict(c, pod, key);
+    if (evict(c, pod, key) < 0) return -1;
+    pthread_mutex_lock(&c->mu);
+    if (uid) json_object_set_new(c->evict_since, uid, json_integer(-1));
+    pthread_mutex_unlock(&c->mu);
+    return 0;
 }
 
 /* ---- handlers ------------------------------------------------------------------------------------ */

@@ -51,6 +51,8 @@ struct sk_scheduler {
     pthread_cond_t jcond;
     struct job *jhead, **jtail;
     bool jstop;
+    int64_t burst_first, burst_last; /* bindings since the last report */
+    long burst_n;
     int nbinders;
     pthread_t binders[BINDERS];
 };
@@ -275,6 +277,10 @@ static void do_bind(struct sk_scheduler *s, struct job *j)
     if (status >= 200 && status < 300) {
         sk_event(s->rec, j->pod, "Normal", "Scheduled", "Successfully assigned %s/%s to %s", ns,
                  name, j->node);
+        pthread_mutex_lock(&s->jmu);
+        s->burst_last = sk_now_ms();
+        if (!s->burst_n++) s->burst_first = s->burst_last;
+        pthread_mutex_unlock(&s->jmu);
     } else {
         if (!err.code) sk_err_set(&err, SK_EINTERNAL, "binding: HTTP %ld", status);
         sk_log(SK_DEBUG, "scheduler", "bind %s to %s: %s", j->key, j->node, err.msg);
@@ -409,6 +415,20 @@ static void schedule_one(struct sk_scheduler *s, struct sk_sched_podstate *ps)
     job_push(s, ps, best->name, NULL);
 }
 
+/* One line per burst of bindings (quiet for 2 s), for operators and benchmarks. */
+static void report_burst(struct sk_scheduler *s, int64_t now)
+{
+    pthread_mutex_lock(&s->jmu);
+    long n = s->burst_n;
+    int64_t dt = s->burst_last - s->burst_first;
+    bool quiet = n && now - s->burst_last > 2000;
+    if (quiet) s->burst_n = 0;
+    pthread_mutex_unlock(&s->jmu);
+    if (quiet && n >= 100)
+        sk_log(SK_INFO, "scheduler", "bound %ld pods in %lld ms (%.0f pods/s)", n, (long long)dt,
+               dt > 0 ? n * 1000.0 / dt : (double)n);
+}
+
 static void *loop_main(void *arg)
 {
     struct sk_scheduler *s = arg;
@@ -422,6 +442,7 @@ static void *loop_main(void *arg)
         if (now >= next_tick || s->q.nactive == 0) {
             wait = sk_sched_queue_tick(&s->q, now, 1000);
             next_tick = now + TICK_MS;
+            report_burst(s, now);
         }
         struct sk_sched_podstate *ps = s->active ? sk_sched_queue_pop(&s->q) : NULL;
         if (ps) {

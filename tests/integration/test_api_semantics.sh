@@ -1,8 +1,9 @@
 #!/bin/bash
-# API semantics over raw HTTPS: optimistic concurrency, watch expiry,
+# API semantics over raw HTTPS, with the API server alone (no controllers or
+# scheduler): optimistic concurrency, watch expiry,
 # paging, authentication, error Status bodies, durability across kill -9.
 . "$(dirname "$0")/lib.sh"
-start_server --store-keep-revisions 5 --store-keep-seconds 0 --store-compact-interval-ms 200
+start_server --store-keep-revisions 5 --store-keep-seconds 0 --store-compact-interval-ms 200 --disable-controllers all --disable-scheduler
 
 # --- authentication
 out=$(curl -sk -w '\n%{http_code}' "$API/api/v1/namespaces")
@@ -138,7 +139,7 @@ SERVER_PID=""
 acked=$(cat "$T/acks"/* 2>/dev/null | sort)
 nacked=$(printf '%s\n' "$acked" | grep -c . || true)
 [ "$nacked" -gt 0 ] && pass "burst acknowledged $nacked creates before kill -9" || fail "no creates acknowledged"
-start_server --store-keep-revisions 5 --store-keep-seconds 0
+start_server --store-keep-revisions 5 --store-keep-seconds 0 --disable-controllers all --disable-scheduler
 stored=$(kubectl get cm -o name | sed 's|configmap/||' | sort)
 missing=$(comm -23 <(printf '%s\n' "$acked") <(printf '%s\n' "$stored") | grep -c . || true)
 expect_eq "$missing" 0 "every acknowledged create survived kill -9"

@@ -34,7 +34,7 @@ expect_eq "$($K get deploy hello -o jsonpath='{.metadata.generation}')" '1' "gen
 
 out=$($K get deployments 2>&1)
 expect_match "$out" '^NAME +READY +UP-TO-DATE +AVAILABLE +AGE' "get deployments table header"
-expect_match "$out" '^hello +0/1 +0 +0 +[0-9]+s' "get deployments row"
+expect_match "$out" '^hello +0/1 +[01] +0 +[0-9]+s' "get deployments row"
 
 out=$($K get deploy hello -o yaml 2>&1)
 expect_match "$out" 'kind: Deployment' "-o yaml kind"
