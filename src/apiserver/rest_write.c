@@ -337,6 +337,20 @@ json_t *sk_rest_store_update(struct sk_req *q, const struct sk_route *rt, json_t
             else json_object_del(res, "status");
         }
     }
+    if (is_core(r, "namespaces") && !status_only) {
+        /* spec.finalizers change only through /finalize, and /finalize
+         * changes nothing else */
+        bool finalize = !strcmp(rt->sub, "finalize");
+        json_t *from = finalize ? obj : cur;
+        json_t *base = finalize ? json_deep_copy(cur) : res;
+        json_t *f = sk_json_path(from, "spec.finalizers");
+        if (f) json_object_set(sk_json_obj(base, "spec"), "finalizers", f);
+        else json_object_del(sk_json_obj(base, "spec"), "finalizers");
+        if (finalize) {
+            json_decref(res);
+            res = base;
+        }
+    }
     json_t *meta = sk_json_obj(res, "metadata");
     const char *nm = sk_json_str(meta, "name");
     if (nm && *nm && strcmp(nm, sk_json_str(cmeta, "name"))) {
@@ -365,7 +379,11 @@ json_t *sk_rest_store_update(struct sk_req *q, const struct sk_route *rt, json_t
     json_t *fin = json_object_get(meta, "finalizers");
     /* namespaces also wait for spec.finalizers (emptied through /finalize) */
     bool ns_pending = is_core(r, "namespaces") && json_array_size(sk_json_path(res, "spec.finalizers"));
-    if (json_object_get(meta, "deletionTimestamp") && json_array_size(fin) == 0 && !ns_pending) {
+    /* ... and only once its grace period is over (the kubelet's final
+     * delete sets it to 0), as upstream */
+    bool in_grace = json_integer_value(json_object_get(meta, "deletionGracePeriodSeconds")) > 0;
+    if (json_object_get(meta, "deletionTimestamp") && json_array_size(fin) == 0 && !ns_pending &&
+        !in_grace) {
         int64_t drev;
         if (finish_delete(q, r, res, rev, &drev, err) < 0) goto fail;
         goto out;
@@ -876,10 +894,11 @@ int sk_rest_bootstrap(struct sk_apiserver *s, sk_err *err)
                            "addresses", "ip", adv, "ports", "name", "https", "port", s->cfg.port,
                            "protocol", "TCP");
     if (ensure_object(s, "", "endpoints", ep, true, err) < 0) return -1;
-    json_t *eps = json_pack("{s:{s:s,s:s,s:{s:s}},s:s,s:[{s:[s],s:{s:b}}],s:[{s:s,s:i,s:s}]}",
+    json_t *eps = json_pack("{s:{s:s,s:s,s:{s:s}},s:s,s:[{s:[s],s:{s:b,s:b,s:b}}],s:[{s:s,s:i,s:s}]}",
                             "metadata", "name", "kubernetes", "namespace", "default", "labels",
                             "kubernetes.io/service-name", "kubernetes", "addressType", "IPv4",
-                            "endpoints", "addresses", adv, "conditions", "ready", 1, "ports",
+                            "endpoints", "addresses", adv, "conditions", "ready", 1, "serving", 1,
+                            "terminating", 0, "ports",
                             "name", "https", "port", s->cfg.port, "protocol", "TCP");
     return ensure_object(s, "discovery.k8s.io", "endpointslices", eps, true, err);
 }

@@ -230,9 +230,12 @@ static void *ep_new(struct sk_ctrl_ctx *ctx, sk_err *err)
     e->rec = sk_ctx_recorder(ctx, "endpoint-controller");
     e->nworkers = sk_ctx_config(ctx)->workers;
     e->q = sk_workqueue_new();
-    sk_informer_add_handlers(e->svcs, &(struct sk_informer_handlers){svc_add, svc_update, svc_delete, e});
-    sk_informer_add_handlers(e->pods, &(struct sk_informer_handlers){pod_add, pod_update, pod_delete, e});
-    sk_informer_add_handlers(e->eps, &(struct sk_informer_handlers){NULL, NULL, ep_delete, e});
+    struct sk_informer_handlers hs = {svc_add, svc_update, svc_delete, e};
+    struct sk_informer_handlers hp = {pod_add, pod_update, pod_delete, e};
+    struct sk_informer_handlers he = {NULL, NULL, ep_delete, e};
+    sk_informer_add_handlers(e->svcs, &hs);
+    sk_informer_add_handlers(e->pods, &hp);
+    sk_informer_add_handlers(e->eps, &he);
     return e;
 }
 

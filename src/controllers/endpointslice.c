@@ -311,9 +311,12 @@ static void *eps_new(struct sk_ctrl_ctx *ctx, sk_err *err)
     e->q = sk_workqueue_new();
     e->tracker = json_object();
     pthread_mutex_init(&e->lock, NULL);
-    sk_informer_add_handlers(e->svcs, &(struct sk_informer_handlers){svc_add, svc_update, svc_delete, e});
-    sk_informer_add_handlers(e->pods, &(struct sk_informer_handlers){pod_add, pod_update, pod_delete, e});
-    sk_informer_add_handlers(e->slices, &(struct sk_informer_handlers){slice_add, slice_update, slice_delete, e});
+    struct sk_informer_handlers hs = {svc_add, svc_update, svc_delete, e};
+    struct sk_informer_handlers hp = {pod_add, pod_update, pod_delete, e};
+    struct sk_informer_handlers hl = {slice_add, slice_update, slice_delete, e};
+    sk_informer_add_handlers(e->svcs, &hs);
+    sk_informer_add_handlers(e->pods, &hp);
+    sk_informer_add_handlers(e->slices, &hl);
     return e;
 }
 

@@ -129,7 +129,8 @@ static bool same_str(const json_t *a, const json_t *b, const char *key)
 static bool same_bool(const json_t *a, const json_t *b, const char *key)
 {
     json_t *x = json_object_get(a, key), *y = json_object_get(b, key);
-    if (!x || json_is_null(x) || !y || json_is_null(y)) return (!x || json_is_null(x)) == (!y || json_is_null(y));
+    bool nx = !x || json_is_null(x), ny = !y || json_is_null(y);
+    if (nx || ny) return nx == ny;
     return json_is_true(x) == json_is_true(y);
 }
 

@@ -25,6 +25,7 @@
 
 #define ABSENT_CACHE_MAX 1024
 #define FINALIZER_RETRIES 5
+#define GC_WORKERS 20 /* upstream --concurrent-gc-syncs default */
 
 static const struct {
     const char *group, *plural;
@@ -196,8 +197,12 @@ static int delete_object(struct gc *g, const struct sk_gc_ident *id, const char 
                               id->uid, &err);
     /* gone already, or a new object with the same name (uid precondition) */
     if (rc < 0 && (err.code == SK_ENOTFOUND || err.code == SK_ECONFLICT)) rc = 0;
-    if (rc < 0) sk_log(SK_DEBUG, "garbagecollector", "delete %s %s/%s: %s", id->kind, id->ns, id->name, err.msg);
-    else sk_log(SK_DEBUG, "garbagecollector", "deleting %s %s/%s (%s)", id->kind, id->ns, id->name, policy);
+    if (rc < 0)
+        sk_log(SK_DEBUG, "garbagecollector", "delete %s %s/%s: %s", id->kind, id->ns, id->name,
+               err.msg);
+    else
+        sk_log(SK_DEBUG, "garbagecollector", "deleting %s %s/%s (%s)", id->kind, id->ns, id->name,
+               policy);
     sk_err_clear(&err);
     return rc;
 }
@@ -454,7 +459,8 @@ static void *gc_new(struct sk_ctrl_ctx *ctx, sk_err *err)
     g->absent = json_object();
     g->del_q = sk_workqueue_new();
     g->orphan_q = sk_workqueue_new();
-    g->nworkers = sk_ctx_config(ctx)->workers;
+    /* GC work is mostly waiting on the API: as many workers as upstream */
+    g->nworkers = sk_ctx_config(ctx)->workers > GC_WORKERS ? sk_ctx_config(ctx)->workers : GC_WORKERS;
     pthread_mutex_init(&g->glock, NULL);
     pthread_mutex_init(&g->qlock, NULL);
     pthread_mutex_init(&g->alock, NULL);
@@ -485,7 +491,7 @@ static int gc_start(void *c, sk_err *err)
     pthread_mutex_unlock(&g->qlock);
     sk_log(SK_INFO, "garbagecollector", "graph synced: %zu objects", sk_gc_graph_len(g->graph));
     g->del_w = sk_workers_start(g->del_q, g->nworkers, attempt_to_delete, g);
-    g->orphan_w = sk_workers_start(g->orphan_q, g->nworkers, attempt_to_orphan, g);
+    g->orphan_w = sk_workers_start(g->orphan_q, 4, attempt_to_orphan, g);
     return 0;
 }
 

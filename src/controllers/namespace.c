@@ -367,7 +367,9 @@ static void write_status(struct ns_ctrl *n, json_t *ns)
 {
     sk_err err = SK_ERR_INIT;
     json_t *res = sk_client_update(n->c, n->r_ns, NULL, ns, "status", &err);
-    if (!res) sk_log(SK_DEBUG, "namespace", "status of %s: %s", sk_json_path_str(ns, "metadata.name"), err.msg);
+    if (!res)
+        sk_log(SK_DEBUG, "namespace", "status of %s: %s", sk_json_path_str(ns, "metadata.name"),
+               err.msg);
     json_decref(res);
     sk_err_clear(&err);
 }
