@@ -1,9 +1,10 @@
-/* Internal to bench_api_load (api_load.c, api_watch.c): shared types and
- * the HTTP helpers both use. */
+/* Internal to bench_api_load (api_load.c, api_watch.c): shared types. The
+ * HTTP helpers are in http.h, shared with bench_scale_load. */
 #ifndef BENCH_API_LOAD_H
 #define BENCH_API_LOAD_H
 
-#include <curl/curl.h>
+#include "http.h"
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -11,7 +12,6 @@
 
 #define MAX_CONC 256
 #define MAX_WATCHERS 1000
-#define MAX_BODY (256u << 20) /* cap on one response body (a full list) */
 
 enum target { T_SKIFF, T_ETCD };
 
@@ -21,11 +21,6 @@ struct opts {
     int conc, reps, limit, watchers;
     long count, writes, max_ops, size, pid;
     double secs;
-};
-
-struct buf {
-    char *p;
-    size_t len, cap;
 };
 
 struct obj {
@@ -64,17 +59,8 @@ struct bench {
     char pad[8192];    /* ConfigMap payload: --size bytes of 'x' */
 };
 
-double now(void);
-void *xrealloc(void *p, size_t n);
-void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-struct curl_slist *std_headers(void);
-/* A keep-alive HTTP/1.1 handle; for skiff it carries the client certificate. */
+/* A keep-alive handle; for skiff it carries the client certificate. */
 CURL *client_new(const struct opts *o, struct curl_slist *hdr);
-/* One request; the body lands in resp. Returns the HTTP status, or -1 on a
- * transport error (message in resp). */
-long request(CURL *c, struct buf *resp, const char *method, const char *url, const char *body,
-             size_t blen);
-bool json_field(const char *json, const char *field, char *out, size_t outlen);
 typedef void (*op_fn)(struct worker *w, long seq);
 /* POSTs one ConfigMap named after the worker and seq into --ns. */
 void op_create(struct worker *w, long seq);

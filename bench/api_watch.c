@@ -17,12 +17,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* Items in one list response and its continue token (caller frees). */
 static long list_page_info(const struct buf *resp, char **cont)
 {

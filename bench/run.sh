@@ -1,18 +1,32 @@
 #!/usr/bin/env bash
-# bench/run.sh [BUILD_DIR]: API server benchmark (`make bench`).
+# bench/run.sh [BUILD_DIR] [all|api|scale]: benchmarks (`make bench`: all).
 #
-# Starts a fresh skiff server (HTTPS, client-certificate auth) on loopback
-# and drives it with bench_api_load at 1, 16 and 64 clients: ConfigMap
-# create/get/update, fill 10,000 pods, list them, watch fan-out, RSS. Then
-# the baselines on the same disk: etcd 3.4 (Debian etcd-server) through its
-# v3 JSON gateway with the same write load, and raw SQLite inserts
-# (bench_store_raw). Prints a table with ratios and targets and saves it to
-# bench/results/api-<date>.txt. Everything binds 127.0.0.1 and is removed on
-# exit, failure included. BENCH_SECS sets the length of each timed phase.
+# api: starts a fresh skiff server (HTTPS, client-certificate auth) on
+# loopback and drives it with bench_api_load at 1, 16 and 64 clients:
+# ConfigMap create/get/update, fill 10,000 pods, list them, watch fan-out,
+# RSS. Then the baselines on the same disk: etcd 3.4 (Debian etcd-server)
+# through its v3 JSON gateway with the same write load, and raw SQLite
+# inserts (bench_store_raw). Prints a table with ratios and targets and
+# saves it to bench/results/api-<date>.txt. BENCH_SECS sets the length of
+# each timed phase.
+#
+# scale (bench/scale.sh): skiff server with 100 hollow nodes, 100
+# Deployments x 100 replicas; seconds until all 10,000 pods Running, pods
+# bound per second, API p99 during the run, server RSS; saved to
+# bench/results/scale-<date>.txt.
+#
+# Everything binds 127.0.0.1 and is removed on exit, failure included.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+MODE=all
+case ${1:-} in all | api | scale) [[ -d $1 ]] || { MODE=$1; shift; } ;; esac
 BUILD=$(cd "${1:-$ROOT/build}" && pwd) || { echo "bench: no build dir ${1:-}" >&2; exit 2; }
+MODE=${2:-$MODE}
+case $MODE in
+all | api | scale) ;;
+*) echo "usage: bench/run.sh [BUILD_DIR] [all|api|scale]" >&2; exit 2 ;;
+esac
 SECS=${BENCH_SECS:-3}
 PODS=${BENCH_PODS:-10000}
 WATCHERS=${BENCH_WATCHERS:-100}
@@ -38,21 +52,35 @@ cleanup() {
     rm -rf "$TMP"
 }
 trap cleanup EXIT
+
+# stop_pid PID: TERM, wait, KILL after 5 s; forgets PID so that cleanup never
+# signals a number the system may have reused.
+stop_pid() {
+    local p=$1 keep=() q
+    kill -TERM "$p" 2>/dev/null
+    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null
+    wait "$p" 2>/dev/null
+    for q in "${PIDS[@]}"; do [[ $q == "$p" ]] || keep+=("$q"); done
+    PIDS=("${keep[@]}")
+}
 trap 'exit 130' INT TERM
 
 say() { printf '%s\n' "bench: $*" >&2; }
 
-# Finds bench_api_load / bench_store_raw in the build dir; builds them from
-# bench/ alone if the top-level build does not include bench/ yet.
+# Finds the bench tools in the build dir; builds them from bench/ alone if
+# the top-level build does not include bench/ yet.
 find_tools() {
     LOAD=$BUILD/bench/bench_api_load
     RAW=$BUILD/bench/bench_store_raw
-    [[ -x $LOAD && -x $RAW ]] && return 0
+    SCALE=$BUILD/bench/bench_scale_load
+    [[ -x $LOAD && -x $RAW && -x $SCALE ]] && return 0
     say "bench tools not in $BUILD/bench; building them standalone"
     cmake -S "$ROOT/bench" -B "$BUILD/bench-standalone" -DCMAKE_BUILD_TYPE=Release >/dev/null &&
         cmake --build "$BUILD/bench-standalone" -j2 >/dev/null || return 1
     LOAD=$BUILD/bench-standalone/bench/bench_api_load
     RAW=$BUILD/bench-standalone/bench/bench_store_raw
+    SCALE=$BUILD/bench-standalone/bench/bench_scale_load
 }
 
 free_port() {
@@ -124,8 +152,7 @@ bench_skiff() {
     load "${tls[@]}" --op watch --ns bench-watch --conc 16 --watchers "$WATCHERS" \
         --writes "$WRITES" --tag w
     kill -0 "$pid" 2>/dev/null || { say "skiff died; log:"; tail -n 30 "$TMP/skiff.log" >&2; }
-    kill -TERM "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
+    stop_pid "$pid"
     return 0
 }
 
@@ -154,8 +181,7 @@ bench_etcd() {
         load --target etcd --url "$url" --pid "$pid" --op crud --ns bench --conc "$c" --secs "$SECS" --tag "c$c"
     done
     note etcd rss-loaded "$(rss_kb "$pid")"
-    kill -TERM "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
+    stop_pid "$pid"
 }
 
 # bench_sqlite WHEN: raw SQLite baseline. Run before and after the servers:
@@ -255,18 +281,43 @@ table() {
     echo "request errors across all phases: $errs (see messages above)"
 }
 
+# shellcheck source=bench/scale.sh
+source "$ROOT/bench/scale.sh"
+
+run_api() {
+    local t0 ok=0 out
+    t0=$(date +%s)
+    bench_sqlite first
+    bench_skiff && ok=1
+    bench_etcd
+    bench_sqlite last
+    out=$ROOT/bench/results/api-$(date +%Y%m%d-%H%M%S).txt
+    {
+        table
+        echo "total bench time: $(($(date +%s) - t0)) s"
+    } | tee "$out"
+    echo "saved $out" >&2
+    ((ok))
+}
+
+run_scale() {
+    local t0 rc out
+    t0=$(date +%s)
+    bench_scale
+    rc=$?
+    out=$ROOT/bench/results/scale-$(date +%Y%m%d-%H%M%S).txt
+    {
+        scale_table
+        echo "total bench time: $(($(date +%s) - t0)) s"
+    } | tee "$out"
+    echo "saved $out" >&2
+    return $rc
+}
+
 find_tools || { say "cannot build the bench tools"; exit 1; }
-T0=$(date +%s)
-skiff_ok=0
-bench_sqlite first
-bench_skiff && skiff_ok=1
-bench_etcd
-bench_sqlite last
 mkdir -p "$ROOT/bench/results"
-OUT=$ROOT/bench/results/api-$(date +%Y%m%d-%H%M%S).txt
-{
-    table
-    echo "total bench time: $(($(date +%s) - T0)) s"
-} | tee "$OUT"
-echo "saved $OUT" >&2
-((skiff_ok)) || exit 1
+fail=0
+if [[ $MODE == all || $MODE == api ]]; then run_api || fail=1; fi
+[[ $MODE == all ]] && echo
+if [[ $MODE == all || $MODE == scale ]]; then run_scale || fail=1; fi
+exit $fail

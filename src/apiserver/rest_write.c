@@ -495,6 +495,20 @@ json_t *sk_apply_patch_doc(struct sk_req *q, const struct sk_resource *r, const 
     return sk_apply_patch(cur, patch, t, mgr, sk_req_arg_true(q, "force"), err);
 }
 
+static bool patch_pins_rv(const json_t *patch)
+{
+    if (json_is_array(patch)) { /* json-patch: an op on /metadata/resourceVersion */
+        size_t i;
+        json_t *op;
+        json_array_foreach(patch, i, op) {
+            const char *p = sk_json_str(op, "path");
+            if (p && !strcmp(p, "/metadata/resourceVersion")) return true;
+        }
+        return false;
+    }
+    return sk_json_path_str(patch, "metadata.resourceVersion") != NULL;
+}
+
 void sk_rest_patch(struct sk_req *q, struct sk_route *rt)
 {
     sk_err err = SK_ERR_INIT;
@@ -561,8 +575,10 @@ void sk_rest_patch(struct sk_req *q, struct sk_route *rt)
             sk_reply_json(q, 200, res);
             return;
         }
-        if (err.code != SK_ECONFLICT || prv) goto fail;
-        sk_err_clear(&err); /* lost a race with another writer: re-read and retry */
+        /* Lost a race with another writer: re-read and retry, unless the
+         * patch itself pinned a resourceVersion (then the conflict is real). */
+        if (err.code != SK_ECONFLICT || patch_pins_rv(patch)) goto fail;
+        sk_err_clear(&err);
     }
     conflict_err(&err, rt->res, rt->name);
 fail:

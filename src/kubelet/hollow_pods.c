@@ -241,3 +241,53 @@ void *sk_hollow_pod_worker(void *arg)
     }
     return NULL;
 }
+
+/* ---- trimming for the informer cache ---------------------------------------------- */
+
+static void copy_keys(json_t *dst, const json_t *src, const char *const *keys)
+{
+    for (; *keys; keys++) {
+        json_t *v = json_object_get(src, *keys);
+        if (v) json_object_set(dst, *keys, v);
+    }
+}
+
+static json_t *trim_containers(const json_t *cs)
+{
+    static const char *const keys[] = {"name", "image", "restartPolicy", NULL};
+    json_t *out = json_array(), *c;
+    size_t i;
+    json_array_foreach(cs, i, c) {
+        json_t *t = json_object();
+        copy_keys(t, c, keys);
+        json_array_append_new(out, t);
+    }
+    return out;
+}
+
+json_t *sk_hollow_trim_pod(const json_t *pod)
+{
+    static const char *const top[] = {"apiVersion", "kind", NULL};
+    static const char *const meta[] = {"name", "namespace", "uid", "resourceVersion",
+                                       "deletionTimestamp", NULL};
+    static const char *const status[] = {"phase", "podIP", NULL};
+    json_t *out = json_object(), *m = json_object(), *s = json_object(), *st = json_object(), *c;
+    size_t i;
+    copy_keys(out, pod, top);
+    copy_keys(m, json_object_get(pod, "metadata"), meta);
+    const json_t *spec = json_object_get(pod, "spec");
+    json_t *node = json_object_get(spec, "nodeName");
+    if (node) json_object_set(s, "nodeName", node);
+    json_object_set_new(s, "containers", trim_containers(json_object_get(spec, "containers")));
+    if (json_object_get(spec, "initContainers"))
+        json_object_set_new(s, "initContainers", trim_containers(json_object_get(spec, "initContainers")));
+    copy_keys(st, json_object_get(pod, "status"), status);
+    json_array_foreach(sk_json_path(pod, "status.conditions"), i, c) {
+        const char *t = sk_json_str(c, "type");
+        if (t && !strcmp(t, "PodScheduled")) json_object_set_new(st, "conditions", json_pack("[O]", c));
+    }
+    json_object_set_new(out, "metadata", m);
+    json_object_set_new(out, "spec", s);
+    json_object_set_new(out, "status", st);
+    return out;
+}

@@ -291,3 +291,63 @@ void sk_sched_node_account(struct sk_sched_node *n, const struct sk_sched_res *r
             }
     }
 }
+
+/* ---- trimming for the informer cache -------------------------------------------- */
+
+static void copy_keys(json_t *dst, const json_t *src, const char *const *keys)
+{
+    for (; *keys; keys++) {
+        json_t *v = json_object_get(src, *keys);
+        if (v) json_object_set(dst, *keys, v);
+    }
+}
+
+static json_t *trim_containers(const json_t *cs, bool init)
+{
+    json_t *out = json_array(), *c;
+    size_t i;
+    json_array_foreach(cs, i, c) {
+        json_t *t = json_object();
+        static const char *const keys[] = {"name", "image", "restartPolicy", NULL};
+        copy_keys(t, c, keys);
+        json_t *req = sk_json_path(c, "resources.requests");
+        if (req) json_object_set_new(t, "resources", json_pack("{s:O}", "requests", req));
+        json_t *ports = json_object_get(c, "ports");
+        if (!init && json_array_size(ports)) json_object_set(t, "ports", ports);
+        json_array_append_new(out, t);
+    }
+    return out;
+}
+
+json_t *sk_sched_trim_pod(const json_t *pod)
+{
+    static const char *const top[] = {"apiVersion", "kind", NULL};
+    static const char *const meta[] = {"name", "namespace", "uid", "resourceVersion", "labels",
+                                       "creationTimestamp", "deletionTimestamp", NULL};
+    static const char *const spec[] = {"nodeName", "schedulerName", "priority", "preemptionPolicy",
+                                       "tolerations", "nodeSelector", "affinity", "overhead", NULL};
+    json_t *out = json_object(), *m = json_object(), *s = json_object(), *st = json_object();
+    const json_t *pm = json_object_get(pod, "metadata"), *ps = json_object_get(pod, "spec");
+    copy_keys(out, pod, top);
+    copy_keys(m, pm, meta);
+    const json_t *ref = NULL;
+    json_t *r;
+    size_t i;
+    json_array_foreach(json_object_get(pm, "ownerReferences"), i, r)
+        if (json_is_true(json_object_get(r, "controller"))) ref = r;
+    if (ref) json_object_set_new(m, "ownerReferences", json_pack("[O]", ref));
+    copy_keys(s, ps, spec);
+    json_object_set_new(s, "containers", trim_containers(json_object_get(ps, "containers"), false));
+    if (json_object_get(ps, "initContainers"))
+        json_object_set_new(s, "initContainers", trim_containers(json_object_get(ps, "initContainers"), true));
+    json_t *phase = sk_json_path(pod, "status.phase"), *c;
+    if (phase) json_object_set(st, "phase", phase);
+    json_array_foreach(sk_json_path(pod, "status.conditions"), i, c) {
+        const char *t = sk_json_str(c, "type");
+        if (t && !strcmp(t, "PodScheduled")) json_object_set_new(st, "conditions", json_pack("[O]", c));
+    }
+    json_object_set_new(out, "metadata", m);
+    json_object_set_new(out, "spec", s);
+    json_object_set_new(out, "status", st);
+    return out;
+}

@@ -287,8 +287,38 @@ static void test_diag(void)
     free(m);
 }
 
+static void test_trim(void)
+{
+    json_t *pod = J("{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\",\"namespace\":\"d\","
+                    "\"uid\":\"u1\",\"labels\":{\"a\":\"b\"},\"managedFields\":[{\"manager\":\"x\"}],"
+                    "\"ownerReferences\":[{\"uid\":\"o\",\"controller\":true,\"kind\":\"ReplicaSet\",\"name\":\"rs\"}]},"
+                    "\"spec\":{\"volumes\":[{\"name\":\"v\"}],\"tolerations\":[{\"operator\":\"Exists\"}],"
+                    "\"containers\":[{\"name\":\"c\",\"image\":\"i\",\"env\":[{\"name\":\"E\"}],"
+                    "\"resources\":{\"requests\":{\"cpu\":\"250m\"},\"limits\":{\"cpu\":\"1\"}},"
+                    "\"ports\":[{\"containerPort\":80,\"hostPort\":80}]}],"
+                    "\"initContainers\":[{\"name\":\"i\",\"resources\":{\"requests\":{\"cpu\":\"2\"}}}]},"
+                    "\"status\":{\"phase\":\"Pending\",\"conditions\":[{\"type\":\"PodScheduled\",\"status\":\"False\"},"
+                    "{\"type\":\"Ready\",\"status\":\"False\"}]}}");
+    json_t *t = sk_sched_trim_pod(pod);
+    struct sk_sched_res a, b;
+    sk_sched_pod_requests(pod, &a);
+    sk_sched_pod_requests(t, &b);
+    CHECK_INT(b.cpu_m, 2000);
+    CHECK_INT(a.nz_mem, b.nz_mem);
+    struct sk_sched_port ports[2];
+    CHECK_INT(sk_sched_pod_ports(t, ports, 2), 1);
+    CHECK(!sk_json_path(t, "metadata.managedFields"));
+    CHECK(!sk_json_path(t, "spec.volumes"));
+    CHECK_STR(sk_json_str(json_array_get(sk_json_path(t, "metadata.ownerReferences"), 0), "uid"), "o");
+    CHECK(json_array_size(sk_json_path(t, "status.conditions")) == 1);
+    CHECK(json_array_size(sk_json_path(t, "spec.tolerations")) == 1);
+    json_decref(t);
+    json_decref(pod);
+}
+
 int main(void)
 {
+    test_trim();
     test_quantity();
     test_requests();
     test_tolerations();
