@@ -90,6 +90,11 @@ struct sk_informer_handlers {
 sk_informer *sk_informer_new(sk_client *c, const struct sk_resource *r, const char *ns,
                              const char *label_selector, const char *field_selector,
                              int64_t resync_ms);
+/* Optional, before start: every object entering the cache is replaced by
+ * fn(ud, obj) (a new reference; obj is borrowed), e.g. to drop fields the
+ * component never reads and save memory, as client-go's SetTransform. */
+void sk_informer_set_transform(sk_informer *inf, json_t *(*fn)(void *ud, const json_t *obj),
+                               void *ud);
 /* Handlers must be added before start. */
 void sk_informer_add_handlers(sk_informer *inf, const struct sk_informer_handlers *h);
 int sk_informer_start(sk_informer *inf, sk_err *err) SK_MUST_CHECK;

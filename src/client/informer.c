@@ -26,6 +26,8 @@ struct sk_informer {
     int64_t resync_ms;
     struct sk_informer_handlers *h;
     size_t nh;
+    json_t *(*transform)(void *ud, const json_t *obj);
+    void *transform_ud;
     struct sk_icache cache;
 
     pthread_t thread;
@@ -62,6 +64,21 @@ sk_informer *sk_informer_new(sk_client *c, const struct sk_resource *r, const ch
     sk__waker_init(&inf->waker);
     inf->seed = (unsigned)sk_wall_ms() ^ (unsigned)(uintptr_t)inf;
     return inf;
+}
+
+void sk_informer_set_transform(sk_informer *inf, json_t *(*fn)(void *ud, const json_t *obj),
+                               void *ud)
+{
+    inf->transform = fn;
+    inf->transform_ud = ud;
+}
+
+/* New reference to what the cache keeps for obj. */
+static json_t *transformed(sk_informer *inf, json_t *obj)
+{
+    if (!inf->transform) return json_incref(obj);
+    json_t *t = inf->transform(inf->transform_ud, obj);
+    return t ? t : json_incref(obj);
 }
 
 void sk_informer_add_handlers(sk_informer *inf, const struct sk_informer_handlers *h)
@@ -130,14 +147,15 @@ static int on_event(void *ud, const char *type, json_t *obj)
     if (!strcmp(type, "BOOKMARK")) return 0;
     sk__set_type(obj, inf->r);
     _sk_free_ char *key = sk_object_key(obj);
+    _sk_json_ json_t *t = transformed(inf, obj);
     if (!strcmp(type, "ADDED") || !strcmp(type, "MODIFIED")) {
-        json_t *old = sk__icache_put(&inf->cache, key, obj);
-        if (old) emit_update(inf, old, obj);
-        else emit_add(inf, obj);
+        json_t *old = sk__icache_put(&inf->cache, key, t);
+        if (old) emit_update(inf, old, t);
+        else emit_add(inf, t);
         json_decref(old);
     } else if (!strcmp(type, "DELETED")) {
         json_t *old = sk__icache_del(&inf->cache, key);
-        emit_delete(inf, obj);
+        emit_delete(inf, t);
         json_decref(old);
     }
     return stopping(inf) ? -1 : 0;
@@ -157,7 +175,7 @@ static int relist(sk_informer *inf, sk_err *err)
     json_t *o;
     json_array_foreach(json_object_get(list, "items"), i, o) {
         _sk_free_ char *key = sk_object_key(o);
-        json_object_set_nocheck(fresh, key, o);
+        json_object_set_new_nocheck(fresh, key, transformed(inf, o));
     }
     _sk_json_ json_t *added = json_array(), *updated = json_array(), *deleted = json_array();
     sk__icache_replace(&inf->cache, fresh, added, updated, deleted);

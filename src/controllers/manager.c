@@ -64,6 +64,26 @@ const struct sk_resource *sk_ctx_res(const char *group, const char *plural)
     return NULL;
 }
 
+/* Controllers never read managedFields or the last-applied annotation:
+ * leave them out of the shared caches (they can be most of an object). */
+static json_t *trim_meta(void *ud, const json_t *obj)
+{
+    const json_t *meta = json_object_get(obj, "metadata");
+    const json_t *ann = json_object_get(meta, "annotations");
+    bool lac = json_object_get(ann, "kubectl.kubernetes.io/last-applied-configuration") != NULL;
+    if (!json_object_get(meta, "managedFields") && !lac) return json_incref((json_t *)obj);
+    json_t *out = json_copy((json_t *)obj);
+    json_t *m = json_copy((json_t *)meta);
+    json_object_del(m, "managedFields");
+    if (lac) {
+        json_t *a = json_copy((json_t *)ann);
+        json_object_del(a, "kubectl.kubernetes.io/last-applied-configuration");
+        json_object_set_new(m, "annotations", a);
+    }
+    json_object_set_new(out, "metadata", m);
+    return out;
+}
+
 sk_informer *sk_ctx_informer(struct sk_ctrl_ctx *ctx, const char *group, const char *plural)
 {
     const struct sk_resource *r = sk_ctx_res(group, plural);
@@ -78,6 +98,7 @@ sk_informer *sk_ctx_informer(struct sk_ctrl_ctx *ctx, const char *group, const c
     ctx->infs = sk_realloc(ctx->infs, (ctx->ninfs + 1) * sizeof *ctx->infs);
     /* resync every 10 minutes, like upstream's default informer resync */
     sk_informer *inf = sk_informer_new(ctx->client, r, NULL, NULL, NULL, 600000);
+    sk_informer_set_transform(inf, trim_meta, NULL);
     ctx->infs[ctx->ninfs].res = r;
     ctx->infs[ctx->ninfs].inf = inf;
     ctx->ninfs++;

@@ -294,6 +294,9 @@ static void assign_ip(struct sk_hnode *n, int i, const char *prefix)
     snprintf(n->ip, sizeof n->ip, "10.0.%u.%u", (v >> 8) & 255, v & 255);
 }
 
+/* Hollow nodes keep only what they act on. */
+static json_t *trim_pod_cb(void *ud, const json_t *pod) { return sk_hollow_trim_pod(pod); }
+
 sk_hollow *sk_hollow_new(const struct sk_hollow_config *cfg, sk_err *err)
 {
     int n = 0;
@@ -347,6 +350,7 @@ sk_hollow *sk_hollow_new(const struct sk_hollow_config *cfg, sk_err *err)
                                     : sk_strdup("spec.nodeName!=");
     _sk_free_ char *node_fs = n == 1 ? sk_printf("metadata.name=%s", h->nodes[0].name) : NULL;
     h->pods_inf = sk_informer_new(h->client, h->pods_res, NULL, NULL, pod_fs, 0);
+    sk_informer_set_transform(h->pods_inf, trim_pod_cb, NULL);
     h->nodes_inf = sk_informer_new(h->client, h->nodes_res, NULL, NULL, node_fs, 0);
     sk_informer_add_handlers(h->nodes_inf, &(struct sk_informer_handlers){on_node, on_node_update, NULL, h});
     sk_hollow_pods_watch(h);

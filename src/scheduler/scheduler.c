@@ -479,6 +479,9 @@ static void set_active(struct sk_scheduler *s, bool on)
 static void leader_start(void *ud) { set_active(ud, true); }
 static void leader_stop(void *ud) { set_active(ud, false); }
 
+/* The scheduler keeps only what filters and scores read (~3 KB a pod). */
+static json_t *trim_pod_cb(void *ud, const json_t *pod) { return sk_sched_trim_pod(pod); }
+
 sk_scheduler *sk_scheduler_new(const struct sk_scheduler_config *cfg, sk_err *err)
 {
     if (!cfg || !cfg->client) {
@@ -506,6 +509,7 @@ sk_scheduler *sk_scheduler_new(const struct sk_scheduler_config *cfg, sk_err *er
     s->seed = (uint64_t)sk_wall_ms() * 2654435761ULL + 1;
     s->rec = sk_recorder_new(s->client, "default-scheduler", NULL);
     s->pods_inf = sk_informer_new(s->client, s->pods_res, NULL, NULL, NULL, 0);
+    sk_informer_set_transform(s->pods_inf, trim_pod_cb, NULL);
     s->nodes_inf = sk_informer_new(s->client, sk_resource_find("", "v1", "nodes"), NULL, NULL, NULL, 0);
     struct sk_informer_handlers ph = {on_pod_add, on_pod_update, on_pod_delete, s};
     struct sk_informer_handlers nh = {on_node_add, on_node_update, on_node_delete, s};
