@@ -11,7 +11,7 @@ AGENTS=""
 AGENT_A=$!
 "$SKIFF" agent --hollow --kubeconfig "$KUBECONFIG" --node-name nb --lease-renew 1000 >>"$T/agent-b.log" 2>&1 &
 AGENT_B=$!
-trap 'kill -9 $AGENT_A $AGENT_B 2>/dev/null; cleanup' EXIT
+trap 'kill -9 $AGENT_A $AGENT_B 2>/dev/null || true; cleanup' EXIT
 wait_for "nodes na and nb Ready" sh -c "[ \$($K get nodes --no-headers 2>/dev/null | grep -c ' Ready ') = 2 ]"
 wait_for "podCIDRs assigned" sh -c "[ \$($K get nodes -o jsonpath='{range .items[*]}{.spec.podCIDR}{\"\\n\"}{end}' | grep -c '^10\.244\.[0-9]*\.0/24$') = 2 ]"
 
@@ -67,7 +67,7 @@ start_server --disable-controllers all --hollow-nodes 1
 CMA=$!
 "$SKIFF" controller-manager --kubeconfig "$KUBECONFIG" --identity cm-b >"$T/cm-b.log" 2>&1 &
 CMB=$!
-trap 'kill -9 $CMA $CMB 2>/dev/null; cleanup' EXIT
+trap 'kill -9 $CMA $CMB 2>/dev/null || true; cleanup' EXIT
 wait_for "a leader holds the lease" sh -c "$K -n kube-system get lease kube-controller-manager -o jsonpath='{.spec.holderIdentity}' | grep -Eq '^cm-(a|b)$'"
 leader=$($K -n kube-system get lease kube-controller-manager -o jsonpath='{.spec.holderIdentity}')
 leaders=$(grep -l 'became leader' "$T/cm-a.log" "$T/cm-b.log" | wc -l)
