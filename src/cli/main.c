@@ -12,6 +12,7 @@ static const struct {
     {"server", sk_cmd_server, "run the control plane in the foreground"},
     {"agent", sk_cmd_agent, "run a node agent (--hollow: simulated nodes)"},
     {"controller-manager", sk_cmd_controller_manager, "run only the controllers against a server"},
+    {"image", sk_cmd_image, "manage node images (load, ls, rm, pull)"},
     {"version", sk_cmd_version, "print the version"},
 };
 

@@ -6,7 +6,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 
 static char *find_in_path(const char *name)
 {
@@ -62,6 +64,12 @@ static int cgroup_mounts(sk_rt *rt, sk_err *err)
         }
     }
     fclose(f);
+    /* On hybrid hosts crun still mkdirs (and writes cgroup.procs) below the
+     * unmounted unified path, i.e. in the /sys/fs/cgroup tmpfs. Those ghost
+     * dirs are plain files to us: removed with the cgroups. */
+    struct statfs sfs;
+    if (statfs("/sys/fs/cgroup/unified", &sfs) == 0 && sfs.f_type == TMPFS_MAGIC)
+        rt->cg_ghost = sk_strdup("/sys/fs/cgroup/unified");
     return 0;
 }
 
@@ -93,6 +101,7 @@ sk_rt *sk_rt_init(const struct sk_rt_config *cfg, sk_err *err)
         return NULL;
     }
     sk_rt *rt = sk_calloc(1, sizeof *rt);
+    rt->zygote_fd = -1;
     rt->root = strip_slash(cfg->root_dir);
     rt->crun_root = sk_printf("%s/crun", rt->root);
     rt->netns_dir = strip_slash(cfg->netns_dir ? cfg->netns_dir : "/run/netns");
@@ -106,19 +115,20 @@ sk_rt *sk_rt_init(const struct sk_rt_config *cfg, sk_err *err)
     if (crun_version(rt, err) < 0 || sk_mkdir_p(rt->root, 0700, err) < 0 ||
         rt_ns_process_setup(rt, &fresh, err) < 0 || cgroup_mounts(rt, err) < 0)
         goto fail;
+    /* sock/ only holds files of exec sessions, which end with their agent. */
     const char *dirs[] = {"crun", "pods", "containers", "sock"};
     for (size_t i = 0; i < SK_ARRAY_LEN(dirs); i++) {
         _sk_free_ char *d = sk_printf("%s/%s", rt->root, dirs[i]);
-        if (sk_mkdir_p(d, 0700, err) < 0) goto fail;
+        if ((i == 3 && rt_rm_rf(d, err) < 0) || sk_mkdir_p(d, 0700, err) < 0) goto fail;
     }
     /* A new namespace means the previous agent's mounts, pins and (after a
      * reboot) containers are gone: what is on disk is stale. */
     if (fresh) {
         sk_err e = SK_ERR_INIT;
-        if (sk_rt_purge_state(rt, &e) < 0)
-            sk_log(SK_WARN, "runtime", "cleaning stale state under %s: %s", rt->root, e.msg);
+        if (rt_purge_state(rt, &e) < 0) snprintf(rt->warning, sizeof rt->warning, "stale state: %s", e.msg);
         sk_err_clear(&e);
     }
+    if (rt_zygote_start(rt, err) < 0) goto fail;
     return rt;
 fail:
     sk_rt_free(rt);
@@ -128,9 +138,11 @@ fail:
 void sk_rt_free(sk_rt *rt)
 {
     if (!rt) return;
+    rt_zygote_stop(rt);
     for (size_t i = 0; i < rt->n_cg_mounts; i++) free(rt->cg_mounts[i]);
     free(rt->cg_mounts);
     free(rt->memcg);
+    free(rt->cg_ghost);
     free(rt->root);
     free(rt->crun);
     free(rt->crun_root);
@@ -142,6 +154,11 @@ void sk_rt_free(sk_rt *rt)
 const char *sk_rt_version(const sk_rt *rt)
 {
     return rt->version;
+}
+
+const char *sk_rt_warning(const sk_rt *rt)
+{
+    return rt->warning;
 }
 
 static int list_dir(const char *path, char ***names, size_t *n, sk_err *err)
@@ -167,7 +184,7 @@ int rt_list_ids(const sk_rt *rt, const char *kind, char ***ids, size_t *n, sk_er
 
 /* Removes every sandbox, container and crun record; keeps going past
  * failures and reports the first. */
-int sk_rt_purge_state(sk_rt *rt, sk_err *err)
+int rt_purge_state(sk_rt *rt, sk_err *err)
 {
     int rc = 0;
     const char *kinds[] = {"pods", "containers", "crun"};
@@ -193,7 +210,7 @@ int sk_rt_purge_state(sk_rt *rt, sk_err *err)
 
 int sk_rt_purge(sk_rt *rt, sk_err *err)
 {
-    if (sk_rt_purge_state(rt, err) < 0) return -1;
+    if (rt_purge_state(rt, err) < 0) return -1;
     if (rt_ns_unpin(rt, err) < 0) return -1;
     const char *dirs[] = {"crun", "pods", "containers", "sock", "ns"};
     for (size_t i = 0; i < SK_ARRAY_LEN(dirs); i++) {

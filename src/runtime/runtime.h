@@ -1,8 +1,9 @@
 /* sk_rt: the node's container runtime, driving the real `crun` binary.
  *
  * State lives on disk under root_dir, so a restarted agent adopts what the
- * previous one left (see sk_rt_list). Each container gets a shim: a process
- * forked from the agent (like conmon) that runs `crun create`, holds the
+ * previous one left (see sk_rt_list). Each container gets a shim (our
+ * conmon), forked by a small zygote process that sk_rt_init forks (so shims
+ * never hold copies of the agent's heap). The shim runs `crun create`, holds the
  * container's stdout/stderr, writes the CRI log file, reaps the container
  * (it is a child subreaper) and records exit code, finish time and the OOM
  * flag. Shims do not depend on the agent: kill -9 of the agent leaves
@@ -13,7 +14,11 @@
  * any thread may call any function, concurrently for different ids; calls
  * for the same container or sandbox must be serialized by the caller. Calls
  * block on crun (5-50 ms): make them from worker threads. Children are
- * reaped with waitpid(pid): never waitpid(-1) in the agent. */
+ * reaped with waitpid(pid): never waitpid(-1) in the agent, nor ignore
+ * SIGCHLD.
+ *
+ * Partial: a container's stdin is /dev/null and there is no attach to its
+ * main process yet (exec works); see also runtime_spec.c. */
 #ifndef SK_RUNTIME_H
 #define SK_RUNTIME_H
 
@@ -36,8 +41,10 @@ struct sk_rt_config {
  * children and inherit it. Mounts made by this module are visible only in
  * that namespace (`nsenter -t AGENT_PID -m`). */
 sk_rt *sk_rt_init(const struct sk_rt_config *cfg, sk_err *err);
-void sk_rt_free(sk_rt *rt); /* NULL ok; leaves containers running */
+void sk_rt_free(sk_rt *rt); /* NULL ok; stops the zygote, leaves containers running */
 const char *sk_rt_version(const sk_rt *rt); /* crun's, "1.8.1"; borrowed */
+/* Why stale state could not be fully removed at init ("" if it could); for the log. */
+const char *sk_rt_warning(const sk_rt *rt);
 /* Removes every container and sandbox, crun state, cgroups and the namespace
  * pin (tests, uninstall). The process stays in the unpinned namespace. */
 int sk_rt_purge(sk_rt *rt, sk_err *err) SK_MUST_CHECK;
@@ -46,13 +53,14 @@ int sk_rt_purge(sk_rt *rt, sk_err *err) SK_MUST_CHECK;
 
 struct sk_rt_sandbox_config { /* all borrowed for the call */
     const char *id;          /* required: [A-Za-z0-9][A-Za-z0-9_.-]*, <= 64 chars */
-    const char *hostname;    /* required: pod name, the UTS hostname */
+    const char *hostname;    /* required: the UTS hostname and /etc/hostname (pod name; the
+                              * node's name for host_network, whose UTS is the host's) */
     const char *pod_uid;     /* cgroup CGROUP_PARENT/<pod_uid>; NULL = id */
     const char *netns_path;  /* join this netns (caller keeps it); NULL = create NETNS_DIR/<id> */
     bool host_network;       /* host netns and UTS (no netns created) */
     bool host_ipc;
     bool host_pid;
-    const char *hosts;       /* /etc/hosts content; NULL = localhost + hostname */
+    const char *hosts;       /* /etc/hosts content; NULL = localhost entries only */
     const char *resolv_conf; /* /etc/resolv.conf content; NULL = copy of the host's */
     int64_t shm_size;        /* /dev/shm bytes; 0 = 64 MiB */
     const char *const *sysctls; size_t n_sysctls; /* "net.x.y=v", set in every container */
@@ -66,9 +74,11 @@ struct sk_rt_sandbox_info {  /* free strings with sk_rt_sandbox_info_release */
     int64_t created_ms;      /* wall clock */
 };
 
-/* Creates IPC and UTS namespaces (hostname set) and a netns unless given,
- * each pinned by a bind mount (no pause process), a /dev/shm tmpfs and the
- * hosts, resolv.conf and hostname files. SK_EEXIST if id exists. */
+/* Creates IPC and UTS namespaces (hostname set) and a netns with lo up
+ * unless given, each pinned by a bind mount (no pause process), a /dev/shm
+ * tmpfs and the hosts, resolv.conf and hostname files. out (may be NULL)
+ * gets netns_path for CNI; pins live in the agent mount namespace, so CNI
+ * plugins must run as the agent's children. SK_EEXIST if id exists. */
 int sk_rt_sandbox_create(sk_rt *rt, const struct sk_rt_sandbox_config *cfg,
                          struct sk_rt_sandbox_info *out, sk_err *err) SK_MUST_CHECK;
 /* Force-removes its containers, unmounts the pins, deletes the netns we
@@ -115,7 +125,8 @@ struct sk_rt_container_config { /* all borrowed for the call; arrays may be NULL
     int64_t pids_limit;      /* 0 = none */
     int oom_score_adj;
     int stop_signal;         /* for sk_rt_container_stop; 0 = SIGTERM */
-    const char *log_path;    /* required: CRI log file; rotated to .1 .. .N */
+    const char *log_path;    /* required: CRI log file ("<RFC3339Nano> stdout|stderr F|P <text>"
+                              * per line), rotated by size to .1 (newest) .. .N */
     int64_t log_max_size;    /* 0 = 10 MiB */
     int log_max_files;       /* rotated files kept; 0 = 4 */
     const char *user_data;   /* opaque, returned in status (<= 64 KiB) */

@@ -6,16 +6,18 @@
  *   pods/<id>/             sandbox.json, hosts, resolv.conf, hostname, ipc, uts, shm/
  *   containers/<id>/       meta.json, config.json, rootfs/ (overlay), upper/, work/,
  *                          pid (crun), state + exit (the shim), started
- *   sock/                  console sockets of tty execs (short relative paths) */
+ *   sock/                  per-exec console socket, pid and process files */
 #ifndef SK_RUNTIME_INT_H
 #define SK_RUNTIME_INT_H
 
 #include "runtime/runtime.h"
 
+#include <spawn.h>
 #include <sys/types.h>
 
 #define RT_ID_MAX 64
 #define RT_USER_DATA_MAX (64 * 1024)
+#define RT_JSON_MAX (4 << 20)   /* our own records; config.json holds up to 1 MiB of args+env */
 #define RT_LOG_LINE_MAX 16384   /* longer lines become "P" chunks, like containerd */
 #define RT_MAX_GIDS 64
 
@@ -26,20 +28,26 @@ struct sk_rt {
     char *netns_dir;
     char *cgroup_parent; /* "/kubepods": leading slash, no trailing one */
     char version[32];
+    char warning[256];   /* see sk_rt_warning */
     char **cg_mounts;    /* every cgroup hierarchy mounted in the agent namespace */
     size_t n_cg_mounts;
     char *memcg;         /* where memory.* of a cgroup path lives: v1 memory or v2 root */
     bool memcg_v2;
+    char *cg_ghost;      /* the tmpfs dir crun mistakes for cgroup2 on hybrid hosts, or NULL */
+    int zygote_fd;       /* socket to the shim zygote, -1 if none */
+    pid_t zygote_pid;
 };
 
 /* ---- small utilities (runtime_util.c) ---- */
 bool rt_id_ok(const char *id);
+void rt_err_append(sk_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 char *rt_path(const sk_rt *rt, const char *kind, const char *id, const char *leaf); /* caller frees */
 int rt_rm_rf(const char *path, sk_err *err); /* never crosses into a mounted fs */
 int rt_umount(const char *path, sk_err *err); /* MNT_DETACH; 0 when not mounted */
 bool rt_exists(const char *path);
-/* key=value text files as written by the shim; *val is the number after "key=". */
-bool rt_kv_get(const char *text, const char *key, long long *val);
+/* "key=value" lines (the shim's files; sep '=') or "key value" (cgroup
+ * files; sep ' '): the number of the first line naming key. No malloc. */
+bool rt_kv_get(const char *text, const char *key, char sep, long long *val);
 /* /proc/PID/stat starttime (clock ticks since boot); 0 if gone. No malloc. */
 unsigned long long rt_proc_starttime(pid_t pid);
 /* True if pid is alive, not a zombie, and started at `start` (0 = any). */
@@ -48,24 +56,27 @@ int rt_pidfd_open(pid_t pid);
 int rt_pidfd_signal(int pidfd, int sig);
 /* Waits until fd polls readable: 1 yes, 0 timeout (timeout_ms < 0 = forever). */
 int rt_wait_readable(int fd, int timeout_ms);
-void rt_cgroup_rmdir(const sk_rt *rt, const char *cgpath); /* in every hierarchy, best effort */
+/* Removes a cgroup dir from every hierarchy (and the ghost one), best effort. */
+void rt_cgroup_rmdir(const sk_rt *rt, const char *cgpath);
 /* tmp + rename, no fsync, no malloc (the shim uses it); -1 with errno. */
 int rt_write_atomic(const char *path, const void *data, size_t len);
 json_t *rt_json_load(const char *path, sk_err *err);
 int rt_json_save(const char *path, json_t *doc, sk_err *err);
-char **rt_strv_dup(const char *const *v, size_t n);
 void rt_strv_free(char **v, size_t n);
 
 /* ---- handle (runtime.c) ---- */
 int rt_list_ids(const sk_rt *rt, const char *kind, char ***ids, size_t *n, sk_err *err);
-int sk_rt_purge_state(sk_rt *rt, sk_err *err);
+int rt_purge_state(sk_rt *rt, sk_err *err);
 
 /* ---- running crun (runtime_spawn.c) ---- */
 /* Runs argv (argv[0] absolute) with stdin /dev/null; stdout+stderr captured
  * into out (capped, may be NULL). Returns the exit status (128+sig when
  * killed) or -1 with err (spawn failure or timeout, after SIGKILL). */
 int rt_run(const char *const *argv, int timeout_ms, sk_buf *out, sk_err *err);
-/* crun --root ROOT <args...>; on a non-zero exit err carries crun's output. */
+/* Signal mask empty and every signal default in the child. */
+void rt_spawn_attr_init(posix_spawnattr_t *attr);
+/* crun --root ROOT <args...>: 0, crun's exit status (> 0) with its output
+ * in err, or -1 with err. */
 int rt_crun(const sk_rt *rt, int timeout_ms, sk_err *err, ...) __attribute__((sentinel));
 
 /* ---- namespaces (runtime_ns.c) ---- */
@@ -121,6 +132,7 @@ struct rt_log {
     const char *path;
     int64_t max_size, size;
     int max_files;
+    bool strip_cr; /* tty output: drop the \r the pty adds before \n */
     struct { char buf[RT_LOG_LINE_MAX]; size_t len; } stream[2]; /* partial lines */
 };
 int rt_log_open(struct rt_log *l, const char *path, int64_t max_size, int max_files);
@@ -144,12 +156,25 @@ struct rt_shim_reply {
     int32_t pid;
     char msg[1000];
 };
-/* Forks the shim (double fork, own session) and waits for `crun create`. */
-int rt_shim_spawn(const struct rt_shim_args *a, struct rt_shim_reply *reply, sk_err *err);
+/* Starts the shim (through the zygote, else by forking) and waits for its
+ * report on `crun create`. */
+int rt_shim_spawn(const sk_rt *rt, const struct rt_shim_args *a, struct rt_shim_reply *reply, sk_err *err);
+/* Double fork in a new session; the grandchild is the shim, reporting on sync_w. */
+void rt_shim_fork(const struct rt_shim_args *a, int sync_w);
+/* Accepts one connection on listen_fd and receives the fd it carries
+ * (console sockets). -1 with errno. */
+int rt_recv_fd(int listen_fd, int timeout_ms);
+
+/* ---- shim zygote (runtime_zygote.c) ---- */
+int rt_zygote_start(sk_rt *rt, sk_err *err); /* before threads: it forks */
+void rt_zygote_stop(sk_rt *rt);
+int rt_zygote_fork_shim(const sk_rt *rt, const struct rt_shim_args *a, int sync_w);
 
 /* ---- containers (runtime_container.c, runtime_status.c) ---- */
 int rt_container_status_dir(sk_rt *rt, const char *id, struct sk_rt_status *st, sk_err *err);
 int rt_container_kill_wait(sk_rt *rt, const char *id, int sig, int64_t grace_ms, sk_err *err);
+/* pidfd of the container's shim if it still runs, else -1. */
+int rt_shim_pidfd(sk_rt *rt, const char *id);
 int rt_containers_of(sk_rt *rt, const char *sandbox_id, char ***ids, size_t *n, sk_err *err);
 
 #endif

@@ -30,6 +30,7 @@
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
+#include <linux/magic.h>
 #include <linux/nsfs.h>
 
 #ifndef NSFS_MAGIC

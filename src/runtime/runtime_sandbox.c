@@ -137,8 +137,7 @@ int sk_rt_sandbox_create(sk_rt *rt, const struct sk_rt_sandbox_config *cfg,
     }
     if (create_in(rt, dir, cfg, err) < 0) {
         sk_err e = SK_ERR_INIT;
-        if (sk_rt_sandbox_remove(rt, cfg->id, &e) < 0)
-            sk_log(SK_WARN, "runtime", "cleanup of sandbox %s: %s", cfg->id, e.msg);
+        if (sk_rt_sandbox_remove(rt, cfg->id, &e) < 0) rt_err_append(err, " (cleanup failed too: %s)", e.msg);
         sk_err_clear(&e);
         return sk_err_wrap(err, "create sandbox %s", cfg->id);
     }

@@ -17,7 +17,7 @@
 
 extern char **environ;
 
-static void spawn_attr_init(posix_spawnattr_t *attr)
+void rt_spawn_attr_init(posix_spawnattr_t *attr)
 {
     sigset_t none, all;
     sigemptyset(&none);
@@ -76,7 +76,7 @@ int rt_run(const char *const *argv, int timeout_ms, sk_buf *out, sk_err *err)
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
     posix_spawn_file_actions_adddup2(&fa, pfd[1], 2);
-    spawn_attr_init(&attr);
+    rt_spawn_attr_init(&attr);
     pid_t pid;
     int rc = posix_spawn(&pid, argv[0], &fa, &attr, (char *const *)argv, environ);
     posix_spawn_file_actions_destroy(&fa);

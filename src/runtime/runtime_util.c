@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -23,6 +24,15 @@ bool rt_id_ok(const char *id)
         if (!alnum && (i == 0 || (c != '_' && c != '.' && c != '-'))) return false;
     }
     return true;
+}
+
+void rt_err_append(sk_err *err, const char *fmt, ...)
+{
+    size_t len = strlen(err->msg);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg + len, sizeof err->msg - len, fmt, ap);
+    va_end(ap);
 }
 
 char *rt_path(const sk_rt *rt, const char *kind, const char *id, const char *leaf)
@@ -64,11 +74,11 @@ int rt_umount(const char *path, sk_err *err)
     return 0;
 }
 
-bool rt_kv_get(const char *text, const char *key, long long *val)
+bool rt_kv_get(const char *text, const char *key, char sep, long long *val)
 {
     size_t klen = strlen(key);
     for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
-        if (strncmp(p, key, klen) || p[klen] != '=') continue;
+        if (strncmp(p, key, klen) || p[klen] != sep) continue;
         char *end;
         errno = 0;
         long long v = strtoll(p + klen + 1, &end, 10);
@@ -155,6 +165,12 @@ void rt_cgroup_rmdir(const sk_rt *rt, const char *cgpath)
         _sk_free_ char *dir = sk_printf("%s%s", rt->cg_mounts[i], cgpath);
         rmdir(dir); /* best effort: ENOENT or still busy */
     }
+    if (rt->cg_ghost) {
+        _sk_free_ char *dir = sk_printf("%s%s", rt->cg_ghost, cgpath);
+        sk_err e = SK_ERR_INIT;
+        rt_rm_rf(dir, &e); /* tmpfs, never a mount crossing (FTW_MOUNT) */
+        sk_err_clear(&e);
+    }
 }
 
 int rt_write_atomic(const char *path, const void *data, size_t len)
@@ -195,7 +211,7 @@ json_t *rt_json_load(const char *path, sk_err *err)
     size_t len = 0;
     _sk_free_ char *text = sk_read_file(path, &len, err);
     if (!text) return NULL;
-    if (len > 4 * RT_USER_DATA_MAX) {
+    if (len > RT_JSON_MAX) {
         sk_err_set(err, SK_EINTERNAL, "%s: too large", path);
         return NULL;
     }
@@ -217,13 +233,6 @@ int rt_json_save(const char *path, json_t *doc, sk_err *err)
      * (after a reboot every container is gone and the state is stale). */
     if (rt_write_atomic(path, text, strlen(text)) < 0) return sk_err_sys(err, "write %s", path);
     return 0;
-}
-
-char **rt_strv_dup(const char *const *v, size_t n)
-{
-    char **out = sk_calloc(n + 1, sizeof *out);
-    for (size_t i = 0; i < n; i++) out[i] = sk_strdup(v[i]);
-    return out;
 }
 
 void rt_strv_free(char **v, size_t n)

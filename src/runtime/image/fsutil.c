@@ -164,34 +164,3 @@ int sk_fs_remove_tree(const char *path, sk_err *err)
     if (dfd < 0) return errno == ENOENT ? 0 : sk_err_sys(err, "open %s", dir);
     return sk_fs_remove_at(dfd, base, err);
 }
-
-static int64_t usage_at(int dfd, int depth)
-{
-    int dup = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
-    DIR *d = dup >= 0 ? fdopendir(dup) : NULL;
-    if (!d) {
-        if (dup >= 0) close(dup);
-        return 0;
-    }
-    int64_t total = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        struct stat st;
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
-        if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) continue;
-        total += (int64_t)st.st_blocks * 512;
-        if (!S_ISDIR(st.st_mode) || depth > WALK_DEPTH_MAX) continue;
-        int sub = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (sub < 0) continue;
-        total += usage_at(sub, depth + 1);
-        close(sub);
-    }
-    closedir(d);
-    return total;
-}
-
-int64_t sk_fs_usage(const char *path)
-{
-    _sk_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    return fd < 0 ? 0 : usage_at(fd, 0);
-}

@@ -92,7 +92,7 @@ struct rm_ctx {
 
 static bool same_entry(const json_t *e, const struct rm_ctx *c)
 {
-    const char *n = sk_json_path_str(e, "annotations." AN_NAME);
+    const char *n = sk_image_ann(e, AN_NAME);
     if (c->name) return n && !strcmp(n, c->name);
     return !n && !strcmp(sk_json_str(e, "digest") ?: "", c->untagged);
 }

@@ -9,7 +9,8 @@
  *
  * Threads: an sk_image_store is immutable after open; every function may be
  * called from any thread at the same time, and several processes may share
- * one directory (file locks serialise writers; readers never block). */
+ * one directory. Lookups never block; load, pull and unpack share a file
+ * lock that rm and GC take exclusively, and index updates are serialised. */
 #ifndef SK_IMAGE_H
 #define SK_IMAGE_H
 
@@ -17,7 +18,9 @@
 
 typedef struct sk_image_store sk_image_store;
 
-/* Creates DATA_DIR/images if needed. Caller frees with sk_image_store_free. */
+/* Creates DATA_DIR/images if needed (DATA_DIR is made absolute). Open the
+ * first store before starting threads: it initialises libcurl. Caller
+ * frees with sk_image_store_free. */
 sk_image_store *sk_image_store_open(const char *data_dir, sk_err *err);
 void sk_image_store_free(sk_image_store *s); /* NULL ok */
 
@@ -63,6 +66,8 @@ int sk_image_exists(sk_image_store *s, const char *ref, sk_err *err);
 
 typedef struct sk_image_cfg {
     char *id;                /* config digest */
+    char *repo_digest;       /* "docker.io/library/busybox@sha256:..." (the index digest
+                                when pulled through one), NULL for untagged images */
     char **entrypoint;       /* NULL-terminated; NULL when unset */
     char **cmd;              /* NULL-terminated; NULL when unset */
     char **env;              /* "K=V", NULL-terminated; NULL when unset */

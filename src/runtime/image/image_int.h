@@ -75,6 +75,8 @@ char *sk_blob_read(const sk_image_store *s, const char *digest, size_t max, size
                    sk_err *err);
 void sk_sha256_hex(const void *p, size_t n, char out[72]); /* "sha256:<hex>" */
 
+/* An index entry's annotation (keys contain dots, so no sk_json_path). */
+const char *sk_image_ann(const json_t *entry, const char *key);
 json_t *sk_image_index_read(const sk_image_store *s, sk_err *err);
 typedef int (*sk_index_edit_fn)(json_t *index, void *ctx, sk_err *err);
 int sk_image_index_update(const sk_image_store *s, sk_index_edit_fn fn, void *ctx, sk_err *err);
@@ -117,8 +119,9 @@ sk_image_cfg *sk_image_cfg_parse(const char *data, size_t len, const char *id, c
 
 /* An image read from the store: manifest, config and diff IDs. */
 struct sk_image_loaded {
-    char *name;     /* borrowed from nothing: owned copy of the index name or NULL */
+    char *name; /* the index entry's name or NULL */
     char *manifest_digest;
+    char *index_digest; /* or NULL */
     struct sk_image_manifest m;
     char *config;   /* raw config JSON */
     size_t config_len;
@@ -141,8 +144,6 @@ int sk_fs_open_dir(int rootfd, const char *rel, bool create, sk_err *err);
 /* Removes NAME in dirfd recursively, never following symlinks. */
 int sk_fs_remove_at(int dirfd, const char *name, sk_err *err);
 int sk_fs_remove_tree(const char *path, sk_err *err); /* ENOENT is fine */
-/* Disk usage of a directory tree in bytes (st_blocks). */
-int64_t sk_fs_usage(const char *path);
 
 /* Extracts one layer blob into an existing directory. overlay: whiteouts as
  * overlay markers; else applied by deletion. Checks the uncompressed
@@ -190,5 +191,26 @@ struct sk_challenge {
 };
 int sk_challenge_parse(const char *header, struct sk_challenge *c) SK_MUST_CHECK;
 void sk_challenge_release(struct sk_challenge *c);
+
+/* One registry endpoint as seen by a pull; all fields borrowed. */
+struct sk_reg_target {
+    const char *base; /* "https://host:port/v2" */
+    const char *repo; /* repository path on this endpoint (after rewrites) */
+    const struct sk_reg_config *cfg; /* TLS settings, may be NULL */
+    const char *username, *password; /* may be NULL */
+    int connect_timeout_s;
+};
+typedef struct sk_reg_client sk_reg_client;
+sk_reg_client *sk_reg_client_new(const struct sk_reg_target *t, sk_err *err);
+void sk_reg_client_free(sk_reg_client *c);
+/* The last request failed below HTTP (connect, TLS, DNS). */
+bool sk_reg_transport_failed(const sk_reg_client *c);
+/* The manifest body (caller frees; *len bytes), its Content-Type and
+ * Docker-Content-Digest header (caller frees; NULL when absent). */
+char *sk_reg_get_manifest(sk_reg_client *c, const char *ref, size_t *len, char **content_type,
+                          char **digest, sk_err *err);
+/* Streams a blob into the store, verified against d->digest and d->size. */
+int sk_reg_get_blob(sk_reg_client *c, const sk_image_store *s, const struct sk_image_desc *d,
+                    sk_err *err) SK_MUST_CHECK;
 
 #endif

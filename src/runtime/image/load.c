@@ -62,7 +62,11 @@ static char *resolve_link(const char *member, const char *target)
         if (i) sk_buf_add(&b, "/", 1);
         sk_buf_add(&b, comps[i], lens[i]);
     }
-    return b.len ? sk_buf_take(&b) : NULL;
+    if (!b.len) {
+        sk_buf_release(&b);
+        return NULL;
+    }
+    return sk_buf_take(&b);
 }
 
 static const char *compression(const unsigned char *m, size_t n)

@@ -262,6 +262,7 @@ void sk_image_cfg_free(sk_image_cfg *c)
 {
     if (!c) return;
     free(c->id);
+    free(c->repo_digest);
     sk_image_strv_free(c->entrypoint);
     sk_image_strv_free(c->cmd);
     sk_image_strv_free(c->env);
@@ -281,8 +282,9 @@ static int open_entry(const sk_image_store *s, const json_t *e, struct sk_image_
                       sk_err *err)
 {
     size_t n = 0;
-    img->name = sk_strdup(sk_json_path_str(e, "annotations." AN_NAME));
+    img->name = sk_strdup(sk_image_ann(e, AN_NAME));
     img->manifest_digest = sk_strdup(sk_json_str(e, "digest"));
+    img->index_digest = sk_strdup(sk_image_ann(e, AN_INDEX_DIGEST));
     _sk_free_ char *data =
         sk_blob_read(s, img->manifest_digest, SK_IMAGE_MANIFEST_MAX, &n, err);
     if (!data || sk_image_manifest_parse(data, n, &img->m, err) < 0) return -1;
@@ -319,6 +321,7 @@ void sk_image_loaded_release(struct sk_image_loaded *img)
 {
     free(img->name);
     free(img->manifest_digest);
+    free(img->index_digest);
     sk_image_manifest_release(&img->m);
     free(img->config);
     sk_image_strv_free(img->diff_ids);
@@ -330,6 +333,13 @@ sk_image_cfg *sk_image_config(sk_image_store *s, const char *ref, sk_err *err)
     struct sk_image_loaded img;
     if (sk_image_open(s, ref, &img, err) < 0) return NULL;
     sk_image_cfg *c = sk_image_cfg_parse(img.config, img.config_len, img.m.config.digest, NULL, err);
+    sk_image_ref r;
+    sk_err perr = SK_ERR_INIT;
+    if (c && img.name && sk_image_ref_parse(img.name, &r, &perr) == 0) {
+        c->repo_digest = sk_printf("%s/%s@%s", r.domain, r.path,
+                                   img.index_digest ? img.index_digest : img.manifest_digest);
+        sk_image_ref_release(&r);
+    }
     sk_image_loaded_release(&img);
     return c;
 }

@@ -9,6 +9,7 @@
  * that a load or pull is about to reference. */
 #include "runtime/image/image_int.h"
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -22,8 +23,14 @@ sk_image_store *sk_image_store_open(const char *data_dir, sk_err *err)
         sk_err_set(err, SK_EINVALID, "image store: empty data dir");
         return NULL;
     }
+    /* refcounted; early, before the caller's threads pull */
+    curl_global_init(CURL_GLOBAL_DEFAULT);
     sk_image_store *s = sk_calloc(1, sizeof *s);
-    s->data_dir = sk_strdup(data_dir);
+    /* absolute, so layer dirs handed to the runtime work from any cwd */
+    char cwd[4096];
+    if (data_dir[0] == '/' || !getcwd(cwd, sizeof cwd)) s->data_dir = sk_strdup(data_dir);
+    else s->data_dir = sk_printf("%s/%s", cwd, data_dir);
+    data_dir = s->data_dir;
     s->root = sk_printf("%s/images", data_dir);
     s->blobs = sk_printf("%s/blobs/sha256", s->root);
     s->layers = sk_printf("%s/layers", s->root);
@@ -67,6 +74,7 @@ void sk_image_store_free(sk_image_store *s)
     free(s->tmp);
     free(s->registries);
     free(s);
+    curl_global_cleanup();
 }
 
 int sk_image_lock(const sk_image_store *s, const char *name, int op, sk_err *err)
@@ -272,6 +280,11 @@ char *sk_blob_read(const sk_image_store *s, const char *digest, size_t max, size
 
 /* ---- index ---------------------------------------------------------------- */
 
+const char *sk_image_ann(const json_t *entry, const char *key)
+{
+    return sk_json_str(json_object_get(entry, "annotations"), key);
+}
+
 json_t *sk_image_index_read(const sk_image_store *s, sk_err *err)
 {
     _sk_free_ char *path = sk_printf("%s/index.json", s->root);
@@ -313,7 +326,7 @@ void sk_image_index_put(json_t *index, const char *name, const char *media_type,
     size_t i;
     json_t *e;
     json_array_foreach(arr, i, e) {
-        const char *n = sk_json_path_str(e, "annotations." AN_NAME);
+        const char *n = sk_image_ann(e, AN_NAME);
         bool same = name ? n && !strcmp(n, name)
                          : !n && !strcmp(sk_json_str(e, "digest") ?: "", digest);
         if (same) {
@@ -389,11 +402,11 @@ static json_t *find_by_id(const sk_image_store *s, json_t *index, const char *id
 
 static bool digest_matches(const json_t *e, const sk_image_ref *r, const char *repo)
 {
-    const char *n = sk_json_path_str(e, "annotations." AN_NAME);
+    const char *n = sk_image_ann(e, AN_NAME);
     size_t rl = strlen(repo);
     if (!n || strncmp(n, repo, rl) || (n[rl] != ':' && n[rl] != '@')) return false;
     const char *d = sk_json_str(e, "digest");
-    const char *ix = sk_json_path_str(e, "annotations." AN_INDEX_DIGEST);
+    const char *ix = sk_image_ann(e, AN_INDEX_DIGEST);
     return (d && !strcmp(d, r->digest)) || (ix && !strcmp(ix, r->digest));
 }
 
@@ -419,7 +432,7 @@ json_t *sk_image_index_find(const sk_image_store *s, json_t *index, const char *
     size_t i;
     json_t *e;
     json_array_foreach(json_object_get(index, "manifests"), i, e) {
-        const char *n = sk_json_path_str(e, "annotations." AN_NAME);
+        const char *n = sk_image_ann(e, AN_NAME);
         if ((n && !strcmp(n, name)) || (r.digest && digest_matches(e, &r, repo)))
             json_array_append(out, e);
     }
@@ -470,12 +483,12 @@ int sk_image_list(sk_image_store *s, sk_image_info **out, size_t *n, sk_err *err
         struct sk_image_manifest m;
         if (!data || sk_image_manifest_parse(data, len, &m, &berr) < 0) continue;
         sk_image_info *it = &v[k++];
-        it->ref = sk_strdup(sk_json_path_str(e, "annotations." AN_NAME));
+        it->ref = sk_strdup(sk_image_ann(e, AN_NAME));
         it->manifest = sk_strdup(dig);
         it->id = sk_strdup(m.config.digest);
         it->size = m.config.size;
         for (size_t j = 0; j < m.n_layers; j++) it->size += m.layers[j].size;
-        const char *st = sk_json_path_str(e, "annotations." AN_STORED);
+        const char *st = sk_image_ann(e, AN_STORED);
         it->stored = st ? strtoll(st, NULL, 10) : 0;
         sk_image_manifest_release(&m);
     }

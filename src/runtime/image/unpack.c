@@ -8,7 +8,13 @@
  * parent directories are walked with O_NOFOLLOW (libarchive's
  * SECURE_SYMLINKS checks again), and whiteouts are applied with *at()
  * calls on descriptors opened that way. Symlink targets are written as
- * they are (absolute ones are fine inside a rootfs) and never followed. */
+ * they are (absolute ones are fine inside a rootfs) and never followed;
+ * neither is a symlink a lower layer left in a directory's place (such an
+ * entry fails, where containerd would resolve it inside the root).
+ *
+ * Partial: in per-layer (overlay) mode a hard link must point into its own
+ * layer; one to a lower layer's file fails (docker and BuildKit never make
+ * those, as overlayfs copies the target up first). */
 #include "runtime/image/image_int.h"
 
 #include <archive.h>
