@@ -1,5 +1,6 @@
+# shellcheck shell=bash
 # bench/scale.sh: the control-plane scale part of bench/run.sh (sourced by
-# it; uses its helpers say, free_port, wait_until, fmt, target, row, PIDS,
+# it; uses its helpers say, free_port, wait_until, stop_pid, fmt, target, PIDS,
 # TMP, SKIFF, SCALE).
 #
 # One `skiff server --hollow-nodes N --disable-agent` on loopback (API
@@ -67,6 +68,8 @@ sv() {
 UP_PERF="kubernetes/kubernetes test/integration/scheduler_perf"
 UP_SLO="kubernetes/community sig-scalability/slos"
 
+srow() { printf '%-34s %12s  %-18s %s\n' "$@"; }
+
 scale_table() {
     local want running secs bind peak rss hwm nodes
     want=$(sv want); running=$(sv running); secs=$(sv secs_all_running)
@@ -82,40 +85,38 @@ scale_table() {
     echo "its pod watch, counted from the first Deployment POST. Load average before / after:"
     echo "${SCALE_LOAD_BEFORE:-?} / ${SCALE_LOAD_AFTER:-?} (other work on this machine shares the cores)."
     echo
-    printf '%-34s %12s  %-18s %s\n' "metric" "skiff" "target" "upstream reference"
-    local r
-    r() { printf '%-34s %12s  %-18s %s\n' "$@"; }
-    r "pods Running" "${running:-0}/${want:-?}" "" ""
-    r "all pods Running, s" "$(fmt "$secs" 1 1)" "$(target "$secs" "<" 30 "< 30 s")" \
+    srow "metric" "skiff" "target" "upstream reference"
+    srow "pods Running" "${running:-0}/${want:-?}" "" ""
+    srow "all pods Running, s" "$(fmt "$secs" 1 1)" "$(target "$secs" "<" 30 "< 30 s")" \
       "SLO: pod startup p99 <= 5 s (created->Running)"
-    r "pods bound/s, first->last" "$(fmt "$bind" 1 0)" "$(target "$bind" ">=" 1000 ">= 1000/s")" \
+    srow "pods bound/s, first->last" "$(fmt "$bind" 1 0)" "$(target "$bind" ">=" 1000 ">= 1000/s")" \
       "scheduler_perf SchedulingBasic/5000Nodes_10000Pods"
-    r "  peak in 1 s" "$peak" "" \
+    srow "  peak in 1 s" "$peak" "" \
       "  threshold: 270 pods/s when set (PR #126871, 2024),"
-    r "  end to end (bound/last bind)" "$(fmt "$(sv bind_e2e)" 1 0)" "" \
+    srow "  end to end (bound/last bind)" "$(fmt "$(sv bind_e2e)" 1 0)" "" \
       "  680 pods/s in misc/performance-config.yaml now"
-    r "pods created/s (ReplicaSets)" "$(fmt "$(sv create_rate)" 1 0)" "" \
+    srow "pods created/s (ReplicaSets)" "$(fmt "$(sv create_rate)" 1 0)" "" \
       "peak $(sv create_peak)/1 s; kube-controller-manager: 20 QPS"
-    r "pods Running/s" "$(fmt "$(sv run_rate)" 1 0)" "" \
+    srow "pods Running/s" "$(fmt "$(sv run_rate)" 1 0)" "" \
       "peak $(sv run_peak)/1 s; 5000-node e2e: ~100 pods/s"
-    r "created->bound p50/p99, ms" "$(sv sched_p50_ms) / $(sv sched_p99_ms)" "" \
+    srow "created->bound p50/p99, ms" "$(sv sched_p50_ms) / $(sv sched_p99_ms)" "" \
       "all created at $(fmt "$(sv secs_all_created)" 1 1) s"
-    r "API probe GET p50/p99, ms" "$(sv probe_p50_ms) / $(sv probe_p99_ms)" \
+    srow "API probe GET p50/p99, ms" "$(sv probe_p50_ms) / $(sv probe_p99_ms)" \
       "$(target "$(sv probe_p99_ms)" "<" 1000 "p99 <= 1 s")" \
       "SLO: single-object read p99 <= 1 s"
-    r "  max, ms / idle p50, ms" "$(sv probe_max_ms) / $(sv probe_idle_p50_ms)" "" \
+    srow "  max, ms / idle p50, ms" "$(sv probe_max_ms) / $(sv probe_idle_p50_ms)" "" \
       "$(sv probe_n) GETs every 50 ms, $(sv probe_errs) errors"
-    r "Deployment POST p50/p99, ms" "$(sv post_p50_ms) / $(sv post_p99_ms)" "" \
+    srow "Deployment POST p50/p99, ms" "$(sv post_p50_ms) / $(sv post_p99_ms)" "" \
       "$(sv post_errs) errors; all POSTed in $(fmt "$(sv secs_post)" 1 2) s"
     local dr
     dr=$(sv secs_deploy_ready); [[ $dr == -1* ]] && dr=""
-    r "all Deployments Available, s" "$(fmt "$dr" 1 1)" "" "status.availableReplicas = replicas"
-    r "pods per node min/max" "$(sv node_min) / $(sv node_max)" "" \
+    srow "all Deployments Available, s" "$(fmt "$dr" 1 1)" "" "status.availableReplicas = replicas"
+    srow "pods per node min/max" "$(sv node_min) / $(sv node_max)" "" \
       "$(sv nodes_used) nodes used, $(sv nodes_over_110) over 110"
-    r "server RSS at end, MB" "$(fmt "$rss" 1024 0)" "$(target "$rss" "<" $((300 * 1024)) "< 300 MB")" \
+    srow "server RSS at end, MB" "$(fmt "$rss" 1024 0)" "$(target "$rss" "<" $((300 * 1024)) "< 300 MB")" \
       "peak (VmHWM) $(fmt "$hwm" 1024 0) MB, $(sv threads) threads"
-    r "cores used, server + client" "$(sv srv_cores) + $(sv cli_cores)" "" "of $(nproc)"
-    r "pod watch events / MB" "$(sv events) / $(sv watch_mb)" "" \
+    srow "cores used, server + client" "$(sv srv_cores) + $(sv cli_cores)" "" "of $(nproc)"
+    srow "pod watch events / MB" "$(sv events) / $(sv watch_mb)" "" \
       "$(sv watch_restarts) restarts, $(sv relists) relists"
     echo
     echo "Sources: $UP_PERF/misc/performance-config.yaml and"

@@ -13,10 +13,13 @@
 #include <time.h>
 
 #define RING_CAP 8192
-#define RING_MAX_BYTES (64u << 20)
+#define RING_MAX_BYTES (32u << 20)
+
+struct sk_broadcaster;
 
 struct wev {
     int refs; /* guarded by the broadcaster lock */
+    struct sk_broadcaster *bc; /* to charge parsed memory to the ring's budget */
     int64_t rev;
     int type; /* 0 ADDED, 1 MODIFIED, 2 DELETED */
     char *key;
@@ -34,15 +37,21 @@ struct sk_broadcaster {
     struct wev *ring[RING_CAP];
     size_t head, count; /* oldest at head */
     size_t bytes;
+    size_t parsed_bytes; /* atomic: estimate of parsed objects held by ring events */
     int64_t last_rev;
     bool shutdown;
 };
 
 static const char *const type_names[] = {"ADDED", "MODIFIED", "DELETED"};
 
+/* A parsed object costs about 8x its JSON text in jansson. */
+#define PARSED_COST(len) ((len) * 8)
+
 static void wev_unref_locked(struct wev *e)
 {
     if (--e->refs) return;
+    if (e->parsed && e->bc)
+        __atomic_sub_fetch(&e->bc->parsed_bytes, PARSED_COST(e->len), __ATOMIC_RELAXED);
     pthread_mutex_destroy(&e->lock);
     free(e->key);
     free(e->value);
@@ -58,6 +67,7 @@ static void on_commit(void *ud, const sk_store_event *evs, size_t n)
     for (size_t i = 0; i < n; i++) {
         struct wev *e = sk_calloc(1, sizeof *e);
         e->refs = 1;
+        e->bc = bc;
         e->rev = evs[i].rev;
         e->type = evs[i].type == SK_EV_DELETE ? 2 : (evs[i].create_rev == evs[i].rev ? 0 : 1);
         e->key = sk_strdup(evs[i].key);
@@ -66,7 +76,10 @@ static void on_commit(void *ud, const sk_store_event *evs, size_t n)
         e->value[evs[i].value_len] = 0;
         e->len = evs[i].value_len;
         pthread_mutex_init(&e->lock, NULL);
-        while (bc->count && (bc->count == RING_CAP || bc->bytes + e->len > RING_MAX_BYTES)) {
+        while (bc->count &&
+               (bc->count == RING_CAP ||
+                bc->bytes + __atomic_load_n(&bc->parsed_bytes, __ATOMIC_RELAXED) + e->len >
+                    RING_MAX_BYTES)) {
             struct wev *old = bc->ring[bc->head];
             bc->bytes -= old->len;
             wev_unref_locked(old);
@@ -141,7 +154,11 @@ struct watcher {
 static const json_t *wev_parsed(struct wev *e)
 {
     pthread_mutex_lock(&e->lock);
-    if (!e->parsed) e->parsed = sk_obj_load(e->value, e->len, e->rev);
+    if (!e->parsed) {
+        e->parsed = sk_obj_load(e->value, e->len, e->rev);
+        if (e->parsed && e->bc)
+            __atomic_add_fetch(&e->bc->parsed_bytes, PARSED_COST(e->len), __ATOMIC_RELAXED);
+    }
     pthread_mutex_unlock(&e->lock);
     return e->parsed;
 }

@@ -108,7 +108,8 @@ void sk_informer_free(sk_informer *inf); /* stops first; NULL ok */
 json_t *sk_informer_get(sk_informer *inf, const char *ns, const char *name);
 /* JSON array of the cached objects in ns (NULL = all) matching sel (NULL = all). */
 json_t *sk_informer_list(sk_informer *inf, const char *ns, const sk_selector *sel);
-/* Objects whose metadata.ownerReferences has a controller=true ref with uid. */
+/* Objects whose metadata.ownerReferences has a controller=true ref with
+ * uid; owner_uid "" gives the objects with no controller (orphans). */
 json_t *sk_informer_list_owned(sk_informer *inf, const char *ns, const char *owner_uid);
 size_t sk_informer_count(sk_informer *inf);
 

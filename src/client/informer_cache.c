@@ -31,17 +31,22 @@ static const char *obj_ns(const json_t *obj)
     return ns ? ns : "";
 }
 
-/* uid of the ownerReference with controller=true, or NULL */
+/* uid of the ownerReference with controller=true, or "" for objects with
+ * no controller: orphans get their own bucket so controllers can find
+ * adoption candidates without scanning every object. */
 static const char *controller_uid(const json_t *obj)
 {
     json_t *refs = sk_json_path(obj, "metadata.ownerReferences");
     size_t i;
     json_t *ref;
-    if (!json_is_array(refs)) return NULL;
+    if (!json_is_array(refs)) return "";
     json_array_foreach(refs, i, ref) {
-        if (json_is_true(json_object_get(ref, "controller"))) return sk_json_str(ref, "uid");
+        if (json_is_true(json_object_get(ref, "controller"))) {
+            const char *uid = sk_json_str(ref, "uid");
+            return uid ? uid : "";
+        }
     }
-    return NULL;
+    return "";
 }
 
 static void index_add(json_t *idx, const char *bucket, const char *key, json_t *obj)

@@ -319,10 +319,13 @@ json_t *sk_claim_candidates(sk_informer *inf, const char *ns, const char *owner_
     size_t i;
     json_array_foreach(out, i, o)
         json_object_set_new(seen, sk_json_path_str(o, "metadata.uid") ?: "", json_true());
-    _sk_json_ json_t *matching = sk_informer_list(inf, ns, sel);
-    json_array_foreach(matching, i, o) {
+    /* Only orphans can be adopted: match the selector against those alone
+     * rather than against every object in the namespace. */
+    _sk_json_ json_t *orphans = sk_informer_list_owned(inf, ns, "");
+    json_array_foreach(orphans, i, o) {
         const char *uid = sk_json_path_str(o, "metadata.uid") ?: "";
         if (json_object_get(seen, uid)) continue;
+        if (sel && !sk_selector_match(sel, sk_json_path(o, "metadata.labels"))) continue;
         json_object_set_new(seen, uid, json_true());
         json_array_append(out, o);
     }
