@@ -272,16 +272,19 @@ int sk_cmd_server(int argc, char **argv)
     local = sk_printf("https://127.0.0.1:%d", o.port);
     const char *api_url = (!strcmp(o.bind, "0.0.0.0") || !strcmp(o.bind, "::") ||
                            !strcmp(o.bind, "127.0.0.1")) ? local : url;
-    if (!(cm_client = component_client(o.data_dir, api_url, ca, "system:kube-controller-manager",
-                                       NULL, &err)))
-        goto out;
     struct sk_ctrlmgr_config cc = {.client = cm_client, .disabled = o.disable_controllers,
                                    .cluster_cidr = o.cluster_cidr,
                                    .node_monitor_grace_ms = o.node_grace_ms,
                                    .leader_elect = o.leader_elect, .identity = identity};
     /* "all" runs no controller manager at all (e.g. to run it separately). */
     bool no_cm = o.disable_controllers && !strcmp(o.disable_controllers, "all");
-    if (!no_cm && (!(cm = sk_ctrlmgr_new(&cc, &err)) || sk_ctrlmgr_start(cm, &err) < 0)) goto out;
+    if (!no_cm) {
+        if (!(cm_client = component_client(o.data_dir, api_url, ca,
+                                           "system:kube-controller-manager", NULL, &err)))
+            goto out;
+        cc.client = cm_client;
+        if (!(cm = sk_ctrlmgr_new(&cc, &err)) || sk_ctrlmgr_start(cm, &err) < 0) goto out;
+    }
     if (!o.disable_scheduler) {
         if (!(sched_client = component_client(o.data_dir, api_url, ca, "system:kube-scheduler", NULL, &err)))
             goto out;
