@@ -93,6 +93,8 @@ const char *const *sk_groups(void);
  * upstream: `Deployment.apps "x" is invalid: [spec.replicas: Invalid value: -1: must be greater than or equal to 0, ...]`. */
 int sk_validate_object(const struct sk_resource *r, const json_t *obj, const json_t *old,
                        sk_err *err) SK_MUST_CHECK;
+/* The imagePullPolicy upstream defaults a container with `image` to. */
+const char *sk_default_pull_policy(const char *image);
 /* Runs r->defaults. */
 void sk_default_object(const struct sk_resource *r, json_t *obj);
 

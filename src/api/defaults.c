@@ -45,7 +45,7 @@ static json_t *def_obj(json_t *o, const char *k)
 /* ---- pod spec ------------------------------------------------------------- */
 
 /* Always for ":latest" or an untagged, undigested image; else IfNotPresent. */
-static const char *pull_policy(const char *image)
+const char *sk_default_pull_policy(const char *image)
 {
     if (!image) return "Always";
     if (strchr(image, '@')) return "IfNotPresent";
@@ -76,7 +76,7 @@ static void default_container(json_t *c)
     if (!json_is_object(c)) return;
     def_str(c, "terminationMessagePath", "/dev/termination-log");
     def_str(c, "terminationMessagePolicy", "File");
-    def_str(c, "imagePullPolicy", pull_policy(sk_json_str(c, "image")));
+    def_str(c, "imagePullPolicy", sk_default_pull_policy(sk_json_str(c, "image")));
     def_obj(c, "resources");
     json_array_foreach(json_object_get(c, "ports"), i, p)
         if (json_is_object(p)) def_str(p, "protocol", "TCP");

@@ -46,16 +46,6 @@ static void drop_if_int(json_t *o, const char *k, json_int_t v)
     if (json_is_integer(x) && json_integer_value(x) == v) json_object_del(o, k);
 }
 
-/* The API server's imagePullPolicy default for an image. */
-static const char *default_pull_policy(const char *image)
-{
-    if (!image) return "Always";
-    if (strchr(image, '@')) return "IfNotPresent";
-    const char *slash = strrchr(image, '/');
-    const char *colon = strrchr(slash ? slash : image, ':');
-    if (!colon) return "Always";
-    return strcmp(colon + 1, "latest") ? "IfNotPresent" : "Always";
-}
 
 static void strip_probe(json_t *p)
 {
@@ -78,7 +68,7 @@ static void strip_container(json_t *c)
     if (!json_is_object(c)) return;
     drop_if_str(c, "terminationMessagePath", "/dev/termination-log");
     drop_if_str(c, "terminationMessagePolicy", "File");
-    drop_if_str(c, "imagePullPolicy", default_pull_policy(sk_json_str(c, "image")));
+    drop_if_str(c, "imagePullPolicy", sk_default_pull_policy(sk_json_str(c, "image")));
     json_array_foreach(json_object_get(c, "ports"), i, x)
         if (json_is_object(x)) drop_if_str(x, "protocol", "TCP");
     json_array_foreach(json_object_get(c, "env"), i, x) {
