@@ -109,6 +109,10 @@ void sk_rest_list(struct sk_req *q, struct sk_route *rt);
 bool sk_obj_matches(const json_t *o, const sk_selector *ls, const sk_fieldsel *fs);
 int sk_parse_selectors(struct sk_req *q, const struct sk_resource *r, sk_selector **ls,
                        sk_fieldsel **fs, sk_err *err);
+/* fields.c: fieldValidation (Strict/Warn/Ignore; unknown fields are dropped)
+ * and managedFields bookkeeping (op "Update"). */
+int sk_check_unknown(struct sk_req *q, const struct sk_resource *r, json_t *obj, sk_err *err);
+void sk_set_managed(struct sk_req *q, json_t *obj, const char *op);
 /* rest_write.c */
 void sk_rest_create(struct sk_req *q, struct sk_route *rt);
 void sk_rest_update(struct sk_req *q, struct sk_route *rt);
