@@ -66,13 +66,49 @@ const struct sk_resource *sk_ctx_res(const char *group, const char *plural)
 
 /* Controllers never read managedFields or the last-applied annotation:
  * leave them out of the shared caches (they can be most of an object). */
+static json_t *copy_keys(const json_t *src, const char *const *keys)
+{
+    json_t *out = json_object();
+    for (size_t i = 0; keys[i]; i++) {
+        json_t *v = json_object_get(src, keys[i]);
+        if (v) json_object_set(out, keys[i], v);
+    }
+    return out;
+}
+
+/* Pods are most of the cache: controllers read their metadata, status, and
+ * from the spec only node placement, DNS names, tolerations (eviction),
+ * grace period and container names and ports (endpoints). */
+static json_t *trim_pod_spec(const json_t *spec)
+{
+    static const char *const keep[] = {"nodeName", "hostname", "subdomain", "tolerations",
+                                       "terminationGracePeriodSeconds", "restartPolicy",
+                                       "priority", NULL};
+    static const char *const ckeep[] = {"name", "ports", "restartPolicy", NULL};
+    json_t *out = copy_keys(spec, keep);
+    const char *lists[] = {"containers", "initContainers"};
+    for (size_t l = 0; l < 2; l++) {
+        json_t *cs = json_object_get(spec, lists[l]);
+        if (!json_is_array(cs)) continue;
+        json_t *a = json_array();
+        size_t i;
+        json_t *c;
+        json_array_foreach(cs, i, c) json_array_append_new(a, copy_keys(c, ckeep));
+        json_object_set_new(out, lists[l], a);
+    }
+    return out;
+}
+
 static json_t *trim_meta(void *ud, const json_t *obj)
 {
+    const char *kind = sk_json_str(obj, "kind");
+    bool pod = kind && !strcmp(kind, "Pod") && json_is_object(json_object_get(obj, "spec"));
     const json_t *meta = json_object_get(obj, "metadata");
     const json_t *ann = json_object_get(meta, "annotations");
     bool lac = json_object_get(ann, "kubectl.kubernetes.io/last-applied-configuration") != NULL;
-    if (!json_object_get(meta, "managedFields") && !lac) return json_incref((json_t *)obj);
+    if (!pod && !json_object_get(meta, "managedFields") && !lac) return json_incref((json_t *)obj);
     json_t *out = json_copy((json_t *)obj);
+    if (pod) json_object_set_new(out, "spec", trim_pod_spec(json_object_get(obj, "spec")));
     json_t *m = json_copy((json_t *)meta);
     json_object_del(m, "managedFields");
     if (lac) {
