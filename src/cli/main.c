@@ -20,7 +20,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: skiff <command> [flags]\n\ncommands:\n");
     for (size_t i = 0; i < SK_ARRAY_LEN(commands); i++)
-        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+        fprintf(f, "  %-19s %s\n", commands[i].name, commands[i].help);
 }
 
 int main(int argc, char **argv)
