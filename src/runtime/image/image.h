@@ -151,4 +151,21 @@ int sk_image_gc(sk_image_store *s, struct sk_image_gc_stats *stats, sk_err *err)
 int sk_image_gc_disk(sk_image_store *s, const char *const *in_use, int high_pct, int low_pct,
                      char ***removed, sk_err *err) SK_MUST_CHECK;
 
+/* ---- built-in sample images (builtin.c) ------------------------------------ */
+
+/* Builds and stores skiff's equivalents of the tutorial images, named by
+ * sk_image_builtin_refs(): gcr.io/google-samples/kubernetes-bootcamp:v1
+ * (/hello, v=1), jocatalin/kubernetes-bootcamp:v2 (VERSION=2) and
+ * registry.k8s.io/e2e-test-images/agnhost:2.39 (/agnhost = netexec). Each is
+ * one layer: the static sample from SAMPLES_DIR (files "hello", "netexec",
+ * built by tools/samples), BUSYBOX_PATH (NULL: /bin/busybox; must be a
+ * static busybox) at /bin/busybox with applet symlinks (/bin/sh, ...), and
+ * bash-static at /bin/bash when installed. Configs carry the label
+ * io.skiff.builtin=true. Digests are stable, so reloading at every start
+ * is cheap and idempotent. No curl in the images yet (partial). */
+int sk_image_builtin_load(sk_image_store *s, const char *samples_dir, const char *busybox_path,
+                          sk_err *err) SK_MUST_CHECK;
+/* The names above, NULL-terminated, static. */
+const char *const *sk_image_builtin_refs(void);
+
 #endif
