@@ -238,8 +238,7 @@ static void handle_openapi(struct sk_req *q, const char *url)
             sk_reply_status(q, SK_ENOTFOUND, "the server could not find the requested resource");
             return;
         }
-        sk_reply_json(q, 200, json_deep_copy(idx));
-        json_decref(idx);
+        sk_reply_json(q, 200, idx); /* serialises and drops our reference; never modified */
         return;
     }
     if (!strncmp(url, "/openapi/v3/", 12)) {

@@ -20,6 +20,7 @@ struct ep_ctrl {
     sk_workqueue *q;
     sk_workers *w;
     int nworkers;
+    struct sk_ep_watch watch;
 };
 
 /* ---- pod -> services (shared with the EndpointSlice controller) ----------------- */
@@ -67,6 +68,41 @@ void sk_ep_pod_updated(sk_informer *svcs, sk_workqueue *q, const json_t *old, co
     if (labels_changed) sk_ep_enqueue_pod_services(svcs, q, old);
 }
 
+/* ---- service and pod handlers (shared with the EndpointSlice controller) -------- */
+
+static void watch_svc(void *ud, const json_t *obj)
+{
+    struct sk_ep_watch *w = ud;
+    char *key = sk_object_key(obj);
+    if (key) sk_workqueue_add(w->q, key);
+    free(key);
+}
+
+static void watch_svc_update(void *ud, const json_t *old, const json_t *cur) { watch_svc(ud, cur); }
+
+static void watch_pod(void *ud, const json_t *obj)
+{
+    struct sk_ep_watch *w = ud;
+    sk_ep_enqueue_pod_services(w->svcs, w->q, obj);
+}
+
+static void watch_pod_update(void *ud, const json_t *old, const json_t *cur)
+{
+    struct sk_ep_watch *w = ud;
+    sk_ep_pod_updated(w->svcs, w->q, old, cur);
+}
+
+void sk_ep_watch_start(struct sk_ep_watch *w, sk_informer *svcs, sk_informer *pods,
+                       sk_workqueue *q)
+{
+    w->svcs = svcs;
+    w->q = q;
+    struct sk_informer_handlers hs = {watch_svc, watch_svc_update, watch_svc, w};
+    struct sk_informer_handlers hp = {watch_pod, watch_pod_update, watch_pod, w};
+    sk_informer_add_handlers(svcs, &hs);
+    sk_informer_add_handlers(pods, &hp);
+}
+
 /* ---- handlers ---------------------------------------------------------------------- */
 
 static void enqueue_obj(struct ep_ctrl *e, const json_t *obj)
@@ -75,24 +111,6 @@ static void enqueue_obj(struct ep_ctrl *e, const json_t *obj)
     if (key) sk_workqueue_add(e->q, key);
     free(key);
 }
-
-static void svc_add(void *ud, const json_t *obj) { enqueue_obj(ud, obj); }
-static void svc_update(void *ud, const json_t *old, const json_t *cur) { enqueue_obj(ud, cur); }
-static void svc_delete(void *ud, const json_t *obj) { enqueue_obj(ud, obj); }
-
-static void pod_add(void *ud, const json_t *obj)
-{
-    struct ep_ctrl *e = ud;
-    sk_ep_enqueue_pod_services(e->svcs, e->q, obj);
-}
-
-static void pod_update(void *ud, const json_t *old, const json_t *cur)
-{
-    struct ep_ctrl *e = ud;
-    sk_ep_pod_updated(e->svcs, e->q, old, cur);
-}
-
-static void pod_delete(void *ud, const json_t *obj) { pod_add(ud, obj); }
 
 /* An Endpoints deleted by someone else is recreated (if its service wants one). */
 static void ep_delete(void *ud, const json_t *obj) { enqueue_obj(ud, obj); }
@@ -230,11 +248,8 @@ static void *ep_new(struct sk_ctrl_ctx *ctx, sk_err *err)
     e->rec = sk_ctx_recorder(ctx, "endpoint-controller");
     e->nworkers = sk_ctx_config(ctx)->workers;
     e->q = sk_workqueue_new();
-    struct sk_informer_handlers hs = {svc_add, svc_update, svc_delete, e};
-    struct sk_informer_handlers hp = {pod_add, pod_update, pod_delete, e};
+    sk_ep_watch_start(&e->watch, e->svcs, e->pods, e->q);
     struct sk_informer_handlers he = {NULL, NULL, ep_delete, e};
-    sk_informer_add_handlers(e->svcs, &hs);
-    sk_informer_add_handlers(e->pods, &hp);
     sk_informer_add_handlers(e->eps, &he);
     return e;
 }

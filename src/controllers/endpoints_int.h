@@ -85,6 +85,16 @@ void sk_ep_enqueue_pod_services(sk_informer *svcs, sk_workqueue *q, const json_t
  * changed) if anything endpoints depend on changed. */
 void sk_ep_pod_updated(sk_informer *svcs, sk_workqueue *q, const json_t *old, const json_t *cur);
 
+/* Both controllers keep objects per Service: they enqueue a service's key
+ * on its own events and on events of the pods it selects. Embedded in each
+ * controller; registers handlers on svcs and pods with itself as ud. */
+struct sk_ep_watch {
+    sk_informer *svcs;
+    sk_workqueue *q;
+};
+void sk_ep_watch_start(struct sk_ep_watch *w, sk_informer *svcs, sk_informer *pods,
+                       sk_workqueue *q);
+
 /* ---- exposed for tests -------------------------------------------------------------- */
 
 /* Canonical key of a port list (order-insensitive); caller frees. */

@@ -23,6 +23,7 @@ struct eps_ctrl {
     sk_workqueue *q;
     sk_workers *w;
     int nworkers;
+    struct sk_ep_watch watch;
     pthread_mutex_t lock;
     json_t *tracker; /* "ns/service" -> {slice uid -> generation or DELETION_EXPECTED} */
 };
@@ -128,37 +129,12 @@ static void forget_service(struct eps_ctrl *e, const char *svc_key)
 
 /* ---- handlers ---------------------------------------------------------------------------- */
 
-static void enqueue_obj(struct eps_ctrl *e, const json_t *obj)
-{
-    char *key = sk_object_key(obj);
-    if (key) sk_workqueue_add(e->q, key);
-    free(key);
-}
-
 static void enqueue_slice_service(struct eps_ctrl *e, const json_t *slice)
 {
     char *key = slice_service_key(slice);
     if (key) sk_workqueue_add(e->q, key);
     free(key);
 }
-
-static void svc_add(void *ud, const json_t *obj) { enqueue_obj(ud, obj); }
-static void svc_update(void *ud, const json_t *old, const json_t *cur) { enqueue_obj(ud, cur); }
-static void svc_delete(void *ud, const json_t *obj) { enqueue_obj(ud, obj); }
-
-static void pod_add(void *ud, const json_t *obj)
-{
-    struct eps_ctrl *e = ud;
-    sk_ep_enqueue_pod_services(e->svcs, e->q, obj);
-}
-
-static void pod_update(void *ud, const json_t *old, const json_t *cur)
-{
-    struct eps_ctrl *e = ud;
-    sk_ep_pod_updated(e->svcs, e->q, old, cur);
-}
-
-static void pod_delete(void *ud, const json_t *obj) { pod_add(ud, obj); }
 
 static void slice_add(void *ud, const json_t *obj)
 {
@@ -311,11 +287,8 @@ static void *eps_new(struct sk_ctrl_ctx *ctx, sk_err *err)
     e->q = sk_workqueue_new();
     e->tracker = json_object();
     pthread_mutex_init(&e->lock, NULL);
-    struct sk_informer_handlers hs = {svc_add, svc_update, svc_delete, e};
-    struct sk_informer_handlers hp = {pod_add, pod_update, pod_delete, e};
+    sk_ep_watch_start(&e->watch, e->svcs, e->pods, e->q);
     struct sk_informer_handlers hl = {slice_add, slice_update, slice_delete, e};
-    sk_informer_add_handlers(e->svcs, &hs);
-    sk_informer_add_handlers(e->pods, &hp);
     sk_informer_add_handlers(e->slices, &hl);
     return e;
 }
