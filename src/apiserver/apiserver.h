@@ -26,6 +26,9 @@ struct sk_apiserver_config {
     const char *advertise_address; /* API server address for the `kubernetes` Endpoints */
     const char *git_version;  /* "v1.32.0+skiff.1" */
     const char *major, *minor;
+    /* Client certificate for reaching node agents (pods/log, exec, attach,
+     * portforward, nodes/proxy); NULL = those subresources answer 503. */
+    const char *kubelet_client_cert_pem, *kubelet_client_key_pem;
 };
 
 /* store is borrowed and must outlive the server. */

@@ -12,6 +12,35 @@ int sk_cmd_version(int argc, char **argv);
 int sk_cmd_agent(int argc, char **argv);
 int sk_cmd_controller_manager(int argc, char **argv);
 int sk_cmd_image(int argc, char **argv);
+int sk_cmd_cleanup(int argc, char **argv);
 /* "50s", "500ms", "2m" or plain seconds -> ms; -1 with a message on stderr. */
 int sk_parse_duration_ms(const char *flag, const char *v, int64_t *out);
+
+/* ---- node.c: the node agent inside `skiff server` and `skiff agent` ---- */
+struct sk_rt;
+struct sk_image_store;
+struct sk_agent;
+struct sk_client;
+struct sk_cli_node {
+    struct sk_rt *rt;
+    struct sk_image_store *images;
+    struct sk_agent *agent;
+};
+struct sk_cli_node_opts {
+    const char *data_dir;      /* the agent's state is DATA/agent, images DATA/images */
+    const char *node_name;
+    const char *node_ip;       /* NULL = detect */
+    int agent_port;            /* 0 = 10250 */
+    const char *cgroup_parent; /* NULL = /kubepods */
+    bool no_builtin_images;
+    const char *samples_dir;   /* NULL = next to the binary */
+    const char *cluster_dns;
+};
+void sk_cli_default_node_name(char *out, size_t n);
+/* Before any thread exists: runtime (mount namespace) and image store. */
+int sk_cli_node_prepare(struct sk_cli_node *nd, const struct sk_cli_node_opts *o, sk_err *err);
+int sk_cli_node_start(struct sk_cli_node *nd, const struct sk_cli_node_opts *o,
+                      struct sk_client *c, const char *cert_pem, const char *key_pem,
+                      const char *client_ca_pem, sk_err *err);
+void sk_cli_node_stop(struct sk_cli_node *nd); /* containers keep running */
 #endif

@@ -1,6 +1,8 @@
-/* skiff agent: a node agent as its own process. For now only --hollow:
- * simulated nodes that register, heartbeat and run pods in name only.
- * Killing the process stops the heartbeats, which is how tests fail nodes. */
+/* skiff agent: a node agent as its own process, against any API server.
+ * By default the real one (containers with crun, CNI networking); with
+ * --hollow simulated nodes that register, heartbeat and run pods in name
+ * only (killing the process stops the heartbeats, which is how tests fail
+ * nodes). */
 #include "cli/cli.h"
 #include "kubelet/kubelet.h"
 
@@ -13,17 +15,28 @@
 
 struct agent_opts {
     bool hollow;
-    const char *kubeconfig, *node_name;
+    const char *kubeconfig, *node_name, *data_dir;
     int64_t count, pod_delay_ms, lease_renew_ms;
+    struct sk_cli_node node;
+    struct sk_cli_node_opts nopts;
 };
 
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: skiff agent --hollow --kubeconfig FILE --node-name NAME [flags]\n"
+            "usage: skiff agent --kubeconfig FILE [--node-name NAME] [flags]\n"
+            "  --kubeconfig FILE    credentials for the API server (a client certificate\n"
+            "                       for system:node:NAME, issued by the cluster CA)\n"
+            "  --node-name NAME     node name (default: the hostname); with --hollow --count N > 1\n"
+            "                       the nodes are NAME-0 ... NAME-<N-1>\n"
+            "  --data-dir DIR       node state: containers, pod volumes, logs, images\n"
+            "                       (default /var/lib/skiff-agent)\n"
+            "  --node-ip ADDR       this node's InternalIP (default: detected)\n"
+            "  --agent-port N       HTTPS port for logs/exec/port-forward (default 10250; 0 = any)\n"
+            "  --cgroup-parent PATH cgroup of the pods (default /kubepods)\n"
+            "  --disable-builtin-images  do not load the built-in sample images\n"
+            "  --samples-dir DIR    built-in sample binaries (default: next to skiff)\n"
             "  --hollow             simulated nodes (no containers)\n"
-            "  --kubeconfig FILE    credentials for the API server\n"
-            "  --node-name NAME     node name; with --count N > 1 the nodes are NAME-0 ... NAME-<N-1>\n"
             "  --count N            number of nodes (default 1)\n"
             "  --pod-delay MS       delay before a bound pod is Running (default 0)\n"
             "  --lease-renew MS     Lease renewal interval (default 10000)\n"
@@ -45,7 +58,8 @@ static int parse_num(const char *flag, const char *v, int64_t min, int64_t max, 
 
 static int parse_opts(int argc, char **argv, struct agent_opts *o)
 {
-    enum { O_HOLLOW = 1000, O_KCFG, O_NAME, O_COUNT, O_DELAY, O_LEASE };
+    enum { O_HOLLOW = 1000, O_KCFG, O_NAME, O_COUNT, O_DELAY, O_LEASE, O_DATA, O_NIP, O_APORT,
+           O_CGP, O_NOBUILTIN, O_SAMPLES };
     static const struct option opts[] = {
         {"hollow", no_argument, 0, O_HOLLOW},
         {"kubeconfig", required_argument, 0, O_KCFG},
@@ -53,6 +67,12 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
         {"count", required_argument, 0, O_COUNT},
         {"pod-delay", required_argument, 0, O_DELAY},
         {"lease-renew", required_argument, 0, O_LEASE},
+        {"data-dir", required_argument, 0, O_DATA},
+        {"node-ip", required_argument, 0, O_NIP},
+        {"agent-port", required_argument, 0, O_APORT},
+        {"cgroup-parent", required_argument, 0, O_CGP},
+        {"disable-builtin-images", no_argument, 0, O_NOBUILTIN},
+        {"samples-dir", required_argument, 0, O_SAMPLES},
         {"verbose", no_argument, 0, 'v'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
@@ -73,6 +93,17 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
         case O_LEASE:
             if (parse_num("--lease-renew", optarg, 100, 3600000, &o->lease_renew_ms) < 0) return -1;
             break;
+        case O_DATA: o->data_dir = optarg; break;
+        case O_NIP: o->nopts.node_ip = optarg; break;
+        case O_APORT: {
+            int64_t v;
+            if (parse_num("--agent-port", optarg, 0, 65535, &v) < 0) return -1;
+            o->nopts.agent_port = v ? (int)v : -2; /* 0 = any free port */
+            break;
+        }
+        case O_CGP: o->nopts.cgroup_parent = optarg; break;
+        case O_NOBUILTIN: o->nopts.no_builtin_images = true; break;
+        case O_SAMPLES: o->nopts.samples_dir = optarg; break;
         case 'v': sk_log_level = SK_DEBUG; break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); return -1;
@@ -82,12 +113,12 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
         fprintf(stderr, "skiff agent: unexpected argument \"%s\"\n", argv[optind]);
         return -1;
     }
-    if (!o->hollow) {
-        fprintf(stderr, "skiff agent: only --hollow nodes are supported so far\n");
+    if (!o->kubeconfig) {
+        fprintf(stderr, "skiff agent: --kubeconfig is required\n");
         return -1;
     }
-    if (!o->kubeconfig || !o->node_name) {
-        fprintf(stderr, "skiff agent: --kubeconfig and --node-name are required\n");
+    if (o->hollow && !o->node_name) {
+        fprintf(stderr, "skiff agent: --hollow needs --node-name\n");
         return -1;
     }
     return 0;
@@ -108,8 +139,39 @@ int sk_cmd_agent(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &mask, NULL); /* inherited by every thread started below */
     signal(SIGPIPE, SIG_IGN);
 
-    client = sk_client_from_kubeconfig(o.kubeconfig, "skiff-hollow-node", &err);
+    char node_name[256];
+    _sk_free_ char *ca = NULL, *cert = NULL, *key = NULL;
+    if (!o.hollow) {
+        if (geteuid() != 0) {
+            fprintf(stderr, "skiff agent: the node agent runs containers and needs root\n");
+            return 1;
+        }
+        if (!o.node_name) {
+            sk_cli_default_node_name(node_name, sizeof node_name);
+            o.node_name = node_name;
+        }
+        o.nopts.node_name = o.node_name;
+        o.nopts.data_dir = o.data_dir ? o.data_dir : "/var/lib/skiff-agent";
+        /* before any thread: the runtime changes the mount namespace */
+        if (sk_cli_node_prepare(&o.node, &o.nopts, &err) < 0) goto out;
+    }
+    client = sk_client_from_kubeconfig(o.kubeconfig, o.hollow ? "skiff-hollow-node" : "skiff-agent",
+                                       &err);
     if (!client) goto out;
+    if (!o.hollow) {
+        /* The agent trusts the cluster CA of its kubeconfig for the API
+         * server's client certificate, and serves with its own node
+         * certificate (the API server does not verify agents' serving
+         * certificates, as upstream without --kubelet-certificate-authority). */
+        if (sk_client_credentials(client, &ca, &cert, &key, &err) < 0) goto out;
+        if (!ca || !cert || !key) {
+            sk_err_set(&err, SK_EINVALID, "%s: the node agent needs a CA and a client certificate "
+                                          "in its kubeconfig", o.kubeconfig);
+            goto out;
+        }
+        if (sk_cli_node_start(&o.node, &o.nopts, client, cert, key, ca, &err) < 0) goto out;
+        goto wait;
+    }
     /* One node keeps its exact name; several are NAME-0 ... */
     const char *names[] = {o.node_name, NULL};
     struct sk_hollow_config hc = {.client = client, .name_prefix = o.node_name,
@@ -117,6 +179,7 @@ int sk_cmd_agent(int argc, char **argv)
                                   .pod_delay_ms = o.pod_delay_ms, .lease_renew_ms = o.lease_renew_ms};
     h = sk_hollow_new(&hc, &err);
     if (!h || sk_hollow_start(h, &err) < 0) goto out;
+wait:;
 
     int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
     struct signalfd_siginfo si = {0};
@@ -128,6 +191,7 @@ int sk_cmd_agent(int argc, char **argv)
 out:
     if (rc && err.msg[0]) fprintf(stderr, "skiff agent: %s\n", err.msg);
     sk_hollow_free(h);
+    sk_cli_node_stop(&o.node);
     sk_client_free(client);
     sk_err_clear(&err);
     return rc;

@@ -29,6 +29,7 @@ struct server_opts {
     int64_t hollow_nodes, hollow_pod_delay_ms;
     bool leader_elect;
     bool disable_scheduler;
+    struct sk_cli_node_opts node;
 };
 
 static void usage(FILE *f)
@@ -40,6 +41,12 @@ static void usage(FILE *f)
             "  --port N                  HTTPS port (default 6443)\n"
             "  --write-kubeconfig PATH   admin kubeconfig (default DIR/kubeconfig)\n"
             "  --disable-agent           do not run the node agent in this process\n"
+            "  --node-name NAME          this node's name (default: the hostname)\n"
+            "  --node-ip ADDR            this node's InternalIP (default: detected)\n"
+            "  --agent-port N            node agent HTTPS port (default 10250; 0 = any)\n"
+            "  --cgroup-parent PATH      cgroup of the pods (default /kubepods)\n"
+            "  --disable-builtin-images  do not load the built-in sample images\n"
+            "  --samples-dir DIR         built-in sample binaries (default: next to skiff)\n"
             "  --store-keep-revisions N  history kept for watches (default 10000)\n"
             "  --store-keep-seconds N    history kept for watches (default 300)\n"
             "  --store-compact-interval-ms N  (default 60000)\n"
@@ -90,7 +97,8 @@ int sk_parse_duration_ms(const char *flag, const char *v, int64_t *out)
 static int parse_opts(int argc, char **argv, struct server_opts *o)
 {
     enum { O_DATA = 1000, O_BIND, O_PORT, O_KCFG, O_NOAGENT, O_KREV, O_KSEC, O_CINT, O_DISCTL,
-           O_CCIDR, O_SCIDR, O_GRACE, O_HOLLOW, O_HDELAY, O_LEADER, O_NOSCHED };
+           O_CCIDR, O_SCIDR, O_GRACE, O_HOLLOW, O_HDELAY, O_LEADER, O_NOSCHED, O_NNAME,
+           O_NIP, O_APORT, O_CGP, O_NOBUILTIN, O_SAMPLES };
     static const struct option opts[] = {
         {"data-dir", required_argument, 0, O_DATA},
         {"bind-address", required_argument, 0, O_BIND},
@@ -108,6 +116,12 @@ static int parse_opts(int argc, char **argv, struct server_opts *o)
         {"hollow-pod-delay", required_argument, 0, O_HDELAY},
         {"leader-elect", optional_argument, 0, O_LEADER},
         {"disable-scheduler", no_argument, 0, O_NOSCHED},
+        {"node-name", required_argument, 0, O_NNAME},
+        {"node-ip", required_argument, 0, O_NIP},
+        {"agent-port", required_argument, 0, O_APORT},
+        {"cgroup-parent", required_argument, 0, O_CGP},
+        {"disable-builtin-images", no_argument, 0, O_NOBUILTIN},
+        {"samples-dir", required_argument, 0, O_SAMPLES},
         {"verbose", no_argument, 0, 'v'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
@@ -136,6 +150,16 @@ static int parse_opts(int argc, char **argv, struct server_opts *o)
             break;
         case O_DISCTL: o->disable_controllers = optarg; break;
         case O_NOSCHED: o->disable_scheduler = true; break;
+        case O_NNAME: o->node.node_name = optarg; break;
+        case O_NIP: o->node.node_ip = optarg; break;
+        case O_APORT:
+            if (parse_int("--agent-port", optarg, 0, 65535, &v) < 0) return -1;
+            /* 0 asks for any free port; the agent reads 0 as its default */
+            o->node.agent_port = v ? (int)v : -2;
+            break;
+        case O_CGP: o->node.cgroup_parent = optarg; break;
+        case O_NOBUILTIN: o->node.no_builtin_images = true; break;
+        case O_SAMPLES: o->node.samples_dir = optarg; break;
         case O_CCIDR: o->cluster_cidr = optarg; break;
         case O_SCIDR: o->service_cidr = optarg; break;
         case O_GRACE:
@@ -195,10 +219,14 @@ int sk_cmd_server(int argc, char **argv)
     int rc = 1;
     sk_store *st = NULL;
     sk_apiserver *api = NULL;
-    sk_client *cm_client = NULL, *sched_client = NULL, *node_client = NULL;
+    sk_client *cm_client = NULL, *sched_client = NULL, *node_client = NULL, *agent_client = NULL;
     sk_ctrlmgr *cm = NULL;
     sk_scheduler *sched = NULL;
     sk_hollow *hollow = NULL;
+    struct sk_cli_node node = {0};
+    bool run_agent = false;
+    char node_name[256];
+    _sk_free_ char *kl_cert = NULL, *kl_key = NULL;
     char *ca = NULL, *cert = NULL, *key = NULL, *acert = NULL, *akey = NULL;
     _sk_free_ char *kcfg = o.kubeconfig ? sk_strdup(o.kubeconfig) : sk_printf("%s/kubeconfig", o.data_dir);
     _sk_free_ char *dbpath = sk_printf("%s/skiff.db", o.data_dir);
@@ -215,6 +243,24 @@ int sk_cmd_server(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     int64_t t0 = sk_now_ms();
+    /* The node agent's runtime must be set up before any thread exists. */
+    if (!o.disable_agent) {
+        if (geteuid() != 0) {
+            sk_log(SK_WARN, "server", "not root: running without the node agent, so pods stay "
+                                      "Pending (run as root, or pass --disable-agent to silence this)");
+        } else {
+            if (!o.node.node_name) {
+                sk_cli_default_node_name(node_name, sizeof node_name);
+                o.node.node_name = node_name;
+            }
+            o.node.data_dir = o.data_dir;
+            if (sk_cli_node_prepare(&node, &o.node, &err) < 0) {
+                sk_err_wrap(&err, "node agent");
+                goto out;
+            }
+            run_agent = true;
+        }
+    }
     struct sk_store_config sc = {.backend = "sqlite", .path = dbpath,
                                  /* the store reads 0 as "default", <0 as "no limit" */
                                  .keep_seconds = o.keep_seconds ? o.keep_seconds : -1,
@@ -252,7 +298,18 @@ int sk_cmd_server(int argc, char **argv)
     sk_pem_pair admin = {acert, akey};
     if (sk_kubeconfig_write(kcfg, url, ca, &admin, &err) < 0) goto out;
 
+    {
+        /* The API server's identity towards node agents. */
+        const char *orgs[] = {"system:masters", NULL};
+        sk_pem_pair kp = {0};
+        if (sk_pki_issue_client(o.data_dir, "kube-apiserver-kubelet-client", orgs, &kp, &err) < 0)
+            goto out;
+        kl_cert = kp.cert;
+        kl_key = kp.key;
+    }
     struct sk_apiserver_config ac = {.bind_address = o.bind, .port = o.port, .cert_pem = cert,
+                                     .kubelet_client_cert_pem = kl_cert,
+                                     .kubelet_client_key_pem = kl_key,
                                      .key_pem = key, .ca_pem = ca, .token_file = tokens,
                                      .service_cidr = o.service_cidr,
                                      .git_version = SKIFF_GIT_VERSION,
@@ -302,6 +359,19 @@ int sk_cmd_server(int argc, char **argv)
         if (!(hollow = sk_hollow_new(&hc, &err)) || sk_hollow_start(hollow, &err) < 0) goto out;
     }
 
+    if (run_agent) {
+        _sk_free_ char *cn = sk_printf("system:node:%s", o.node.node_name);
+        if (!(agent_client = component_client(o.data_dir, api_url, ca, cn, "system:nodes", &err)))
+            goto out;
+        /* The agent serves with the API server's certificate: the API
+         * server does not verify agents' serving certificates (upstream's
+         * default without --kubelet-certificate-authority). */
+        if (sk_cli_node_start(&node, &o.node, agent_client, cert, key, ca, &err) < 0) {
+            sk_err_wrap(&err, "node agent");
+            goto out;
+        }
+    }
+
     int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
     struct signalfd_siginfo si;
     while (read(sfd, &si, sizeof si) < 0 && errno == EINTR) {
@@ -313,9 +383,11 @@ out:
     if (rc && err.msg[0]) fprintf(stderr, "skiff server: %s\n", err.msg);
     /* Clients first, so their watches end while the API is still up. */
     sk_hollow_free(hollow);
+    sk_cli_node_stop(&node);
     sk_scheduler_free(sched);
     sk_ctrlmgr_free(cm);
     sk_client_free(node_client);
+    sk_client_free(agent_client);
     sk_client_free(sched_client);
     sk_client_free(cm_client);
     sk_apiserver_free(api);

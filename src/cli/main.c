@@ -13,6 +13,7 @@ static const struct {
     {"agent", sk_cmd_agent, "run a node agent (--hollow: simulated nodes)"},
     {"controller-manager", sk_cmd_controller_manager, "run only the controllers against a server"},
     {"image", sk_cmd_image, "manage node images (load, ls, rm, pull)"},
+    {"cleanup", sk_cmd_cleanup, "remove the containers and pod networks a node agent left"},
     {"version", sk_cmd_version, "print the version"},
 };
 

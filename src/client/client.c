@@ -530,3 +530,19 @@ void sk__set_type(json_t *obj, const struct sk_resource *r)
         json_object_set_new(obj, "apiVersion", json_string(sk_resource_api_version(r, av, sizeof av)));
     }
 }
+
+int sk_client_credentials(sk_client *c, char **ca_pem, char **cert_pem, char **key_pem,
+                          sk_err *err)
+{
+    *ca_pem = *cert_pem = *key_pem = NULL;
+    if ((c->ca_path && !(*ca_pem = sk_read_file(c->ca_path, NULL, err))) ||
+        (c->cert_path && !(*cert_pem = sk_read_file(c->cert_path, NULL, err))) ||
+        (c->key_path && !(*key_pem = sk_read_file(c->key_path, NULL, err)))) {
+        free(*ca_pem);
+        free(*cert_pem);
+        free(*key_pem);
+        *ca_pem = *cert_pem = *key_pem = NULL;
+        return -1;
+    }
+    return 0;
+}

@@ -29,6 +29,10 @@ sk_client *sk_client_new(const struct sk_client_config *cfg, sk_err *err);
 /* Reads a kubeconfig (current context; embedded *-data or file paths). */
 sk_client *sk_client_from_kubeconfig(const char *path, const char *user_agent, sk_err *err);
 void sk_client_free(sk_client *c); /* NULL ok; all users must be done */
+/* The PEM texts the client was made with (each NULL when not set; caller
+ * frees): a node agent trusts the cluster CA from its kubeconfig. */
+int sk_client_credentials(sk_client *c, char **ca_pem, char **cert_pem, char **key_pem,
+                          sk_err *err) SK_MUST_CHECK;
 
 /* ---- requests: objects are borrowed; results are new references -------- */
 /* Failures return NULL/-1 with err->code mapped from the Status reason

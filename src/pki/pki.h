@@ -59,4 +59,10 @@ char *sk_pki_random_token(size_t n);
 int sk_pki_verify_pem(const char *ca_pem, const char *cert_pem, sk_identity *id, sk_err *err)
     SK_MUST_CHECK;
 
+/* Issues a serving certificate (serverAuth) for CN with SANs (DNS names
+ * and IP literals, mixed), signed by the CA in DIR/pki; 1 year. Nothing is
+ * written: the caller stores out (freed with sk_pem_pair_release). */
+int sk_pki_issue_serving(const char *dir, const char *cn, const char *const *sans, size_t nsans,
+                         sk_pem_pair *out, sk_err *err) SK_MUST_CHECK;
+
 #endif

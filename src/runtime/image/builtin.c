@@ -1,12 +1,13 @@
 /* Built-in sample images: skiff's own equivalents of the images the
  * Kubernetes tutorials use, built at start from the static sample servers
  * (tools/samples) plus Debian's busybox-static and bash-static, so the
- * tutorial works with no registry access. Each image has one uncompressed
- * layer written with libarchive; every timestamp is fixed so the digests
- * are the same on every start and reloading only rewrites the index.
- *
- * Partial: curl is not included (the originals carry it; copying it with
- * its shared libraries is left for later) — busybox's wget stands in. */
+ * tutorial works with no registry access. Each image has two uncompressed
+ * layers written with libarchive: the tools every image shares (busybox,
+ * bash, and the host's curl with the shared libraries it links, as the
+ * originals carry a shell and curl) and the sample binary. Every timestamp
+ * is fixed so the digests are the same on every start; when none of the
+ * input files changed since the last start (a stamp of their sizes and
+ * mtimes) nothing is rebuilt at all. */
 #include "runtime/image/image.h"
 #include "runtime/image/image_int.h"
 
@@ -22,6 +23,7 @@
 #define BUILTIN_MAX_FILE (64 << 20)
 
 static const char *const bash_paths[] = {"/bin/bash-static", "/usr/bin/bash-static", NULL};
+static const char *const curl_path = "/usr/bin/curl";
 
 /* Applets linked to /bin/busybox: enough for `kubectl exec` debugging. */
 static const char *const applets[] = {
@@ -111,6 +113,36 @@ static int add_skeleton(struct archive *a, sk_err *err)
     return 0;
 }
 
+/* Parent directories of a path inside the image, outermost first. */
+static int add_parents(struct archive *a, const char *name, json_t *made, sk_err *err)
+{
+    _sk_free_ char *p = sk_strdup(name);
+    for (char *q = strchr(p, '/'); q; q = strchr(q + 1, '/')) {
+        *q = 0;
+        if (!json_object_get(made, p)) {
+            json_object_set_new(made, p, json_true());
+            if (add_entry(a, p, AE_IFDIR, 0755, NULL, NULL, 0, err) < 0) return -1;
+        }
+        *q = '/';
+    }
+    return 0;
+}
+
+/* The host's curl and every shared library it needs, at their host paths.
+ * Skipped (the images still work) when curl is not installed. */
+static int add_curl(struct archive *a, sk_err *err)
+{
+    if (access(curl_path, X_OK) != 0) return 0;
+    char **libs = NULL;
+    if (sk_elf_deps(curl_path, &libs, err) < 0) return sk_err_wrap(err, "curl for built-in images");
+    _sk_json_ json_t *made = json_pack("{s:b,s:b,s:b}", "bin", 1, "usr", 1, "usr/bin", 1);
+    int rc = add_file(a, curl_path + 1, curl_path, err);
+    for (size_t i = 0; rc == 0 && libs[i]; i++)
+        rc = add_parents(a, libs[i] + 1, made, err) < 0 ? -1 : add_file(a, libs[i] + 1, libs[i], err);
+    sk_image_strv_free(libs);
+    return rc;
+}
+
 static int add_tools(struct archive *a, const char *busybox, sk_err *err)
 {
     if (add_file(a, "bin/busybox", busybox, err) < 0) return -1;
@@ -123,10 +155,12 @@ static int add_tools(struct archive *a, const char *busybox, sk_err *err)
         if (add_entry(a, name, AE_IFLNK, 0777, "/bin/busybox", NULL, 0, err) < 0) return -1;
     }
     /* Scripts often say #!/usr/bin/env. */
-    return add_entry(a, "usr/bin/env", AE_IFLNK, 0777, "/bin/busybox", NULL, 0, err);
+    if (add_entry(a, "usr/bin/env", AE_IFLNK, 0777, "/bin/busybox", NULL, 0, err) < 0) return -1;
+    return add_curl(a, err);
 }
 
-/* The layer tar for one sample binary, in memory (a few MiB). */
+/* A layer tar in memory (a few MiB): the shared tools when binary is NULL,
+ * else just the sample binary at PATH. */
 static int build_layer(const char *binary, const char *path, const char *busybox, sk_buf *out,
                        sk_err *err)
 {
@@ -138,8 +172,8 @@ static int build_layer(const char *binary, const char *path, const char *busybox
         tar_fail(a, err);
         goto out;
     }
-    if (add_skeleton(a, err) < 0 || add_file(a, path, binary, err) < 0 ||
-        add_tools(a, busybox, err) < 0)
+    if (binary ? add_file(a, path, binary, err) < 0
+               : add_skeleton(a, err) < 0 || add_tools(a, busybox, err) < 0)
         goto out;
     if (archive_write_close(a) != ARCHIVE_OK) {
         tar_fail(a, err);
@@ -151,7 +185,7 @@ out:
     return rc;
 }
 
-static char *config_json(const struct builtin_spec *sp, const char *diff_id)
+static char *config_json(const struct builtin_spec *sp, const char *tools_id, const char *diff_id)
 {
     _sk_free_ char *env = sp->version
         ? sk_printf(",\"VERSION=%s\"", sp->version) : sk_strdup("");
@@ -162,10 +196,11 @@ static char *config_json(const struct builtin_spec *sp, const char *diff_id)
         "/usr/bin:/sbin:/bin\"%s],\"ExposedPorts\":{\"8080/tcp\":{}},\"WorkingDir\":\"/\","
         "\"Labels\":{\"io.skiff.builtin\":\"true\",\"org.opencontainers.image.description\":"
         "\"skiff built-in equivalent of %s, built from skiff's own sample servers\"}},"
-        "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"%s\"]},\"history\":[{\"created\":"
-        "\"%s\",\"created_by\":\"skiff built-in image\"}]}",
-        BUILTIN_CREATED, sk_image_node_arch(), sp->entrypoint, cmd, env, sp->original, diff_id,
-        BUILTIN_CREATED);
+        "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"%s\",\"%s\"]},\"history\":[{\"created\":"
+        "\"%s\",\"created_by\":\"skiff built-in tools: busybox, bash, curl\"},{\"created\":"
+        "\"%s\",\"created_by\":\"skiff built-in sample server\"}]}",
+        BUILTIN_CREATED, sk_image_node_arch(), sp->entrypoint, cmd, env, sp->original, tools_id,
+        diff_id, BUILTIN_CREATED, BUILTIN_CREATED);
 }
 
 struct put_ctx {
@@ -184,18 +219,19 @@ static int put_entry(json_t *index, void *ctx, sk_err *err)
 }
 
 /* Stores config + manifest for SP over an already stored layer and names it. */
-static int store_image(sk_image_store *s, const struct builtin_spec *sp, const char *layer_dig,
-                       size_t layer_len, sk_err *err)
+static int store_image(sk_image_store *s, const struct builtin_spec *sp, const char *tools_dig,
+                       size_t tools_len, const char *layer_dig, size_t layer_len, sk_err *err)
 {
-    _sk_free_ char *cfg = config_json(sp, layer_dig);
+    _sk_free_ char *cfg = config_json(sp, tools_dig, layer_dig);
     char cdig[72], mdig[72];
     if (sk_blob_put(s, cfg, strlen(cfg), NULL, cdig, err) < 0) return -1;
     _sk_free_ char *man = sk_printf(
         "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
         "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":"
         "\"%s\",\"size\":%zu},\"layers\":[{\"mediaType\":"
-        "\"application/vnd.oci.image.layer.v1.tar\",\"digest\":\"%s\",\"size\":%zu}]}",
-        cdig, strlen(cfg), layer_dig, layer_len);
+        "\"application/vnd.oci.image.layer.v1.tar\",\"digest\":\"%s\",\"size\":%zu},"
+        "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"digest\":\"%s\",\"size\":%zu}]}",
+        cdig, strlen(cfg), tools_dig, tools_len, layer_dig, layer_len);
     if (sk_blob_put(s, man, strlen(man), NULL, mdig, err) < 0) return -1;
     _sk_free_ char *name = sk_image_normalize(sp->ref, err);
     if (!name) return -1;
@@ -209,12 +245,64 @@ const char *const *sk_image_builtin_refs(void)
     return refs;
 }
 
+/* "path size mtime\n" for every input file: equal stamps, equal images. */
+static char *input_stamp(const char *samples_dir, const char *busybox)
+{
+    sk_buf b = SK_BUF_INIT;
+    const char *fixed[] = {busybox, bash_paths[0], bash_paths[1], curl_path};
+    char **libs = NULL;
+    sk_err e = SK_ERR_INIT;
+    if (access(curl_path, X_OK) == 0 && sk_elf_deps(curl_path, &libs, &e) < 0) libs = NULL;
+    sk_err_clear(&e);
+    for (size_t i = 0; i < SK_ARRAY_LEN(fixed) + SK_ARRAY_LEN(specs); i++) {
+        _sk_free_ char *own = i >= SK_ARRAY_LEN(fixed)
+            ? sk_printf("%s/%s", samples_dir, specs[i - SK_ARRAY_LEN(fixed)].binary) : NULL;
+        const char *p = own ? own : fixed[i];
+        struct stat st;
+        if (stat(p, &st) == 0)
+            sk_buf_addf(&b, "%s %lld %lld\n", p, (long long)st.st_size, (long long)st.st_mtime);
+    }
+    for (size_t i = 0; libs && libs[i]; i++) {
+        struct stat st;
+        if (stat(libs[i], &st) == 0)
+            sk_buf_addf(&b, "%s %lld %lld\n", libs[i], (long long)st.st_size, (long long)st.st_mtime);
+    }
+    sk_image_strv_free(libs);
+    sk_buf_addf(&b, "format 2\n");
+    return sk_buf_take(&b);
+}
+
+static bool all_stored(sk_image_store *s)
+{
+    for (size_t i = 0; i < SK_ARRAY_LEN(specs); i++) {
+        sk_err e = SK_ERR_INIT;
+        int r = sk_image_exists(s, specs[i].ref, &e);
+        sk_err_clear(&e);
+        if (r != 1) return false;
+    }
+    return true;
+}
+
 int sk_image_builtin_load(sk_image_store *s, const char *samples_dir, const char *busybox_path,
                           sk_err *err)
 {
     if (!busybox_path) busybox_path = "/bin/busybox";
     _sk_close_ int gc = sk_image_lock(s, SK_LOCK_GC, LOCK_SH, err);
     if (gc < 0) return -1;
+    _sk_free_ char *stamp_path = sk_printf("%s/builtin.stamp", s->root);
+    _sk_free_ char *stamp = input_stamp(samples_dir, busybox_path);
+    _sk_free_ char *old = sk_read_file(stamp_path, NULL, &(sk_err){0});
+    if (old && !strcmp(old, stamp) && all_stored(s)) return 0;
+
+    sk_buf tools = SK_BUF_INIT;
+    char tdig[72];
+    if (build_layer(NULL, NULL, busybox_path, &tools, err) < 0 ||
+        sk_blob_put(s, tools.data, tools.len, NULL, tdig, err) < 0) {
+        sk_buf_release(&tools);
+        return sk_err_wrap(err, "built-in images");
+    }
+    size_t tools_len = tools.len;
+    sk_buf_release(&tools);
     for (size_t i = 0; i < SK_ARRAY_LEN(specs); i++) {
         const struct builtin_spec *sp = &specs[i];
         _sk_free_ char *bin = sk_printf("%s/%s", samples_dir, sp->binary);
@@ -222,9 +310,11 @@ int sk_image_builtin_load(sk_image_store *s, const char *samples_dir, const char
         char ldig[72];
         int rc = build_layer(bin, sp->path, busybox_path, &layer, err);
         if (rc == 0) rc = sk_blob_put(s, layer.data, layer.len, NULL, ldig, err);
-        if (rc == 0) rc = store_image(s, sp, ldig, layer.len, err);
+        if (rc == 0) rc = store_image(s, sp, tdig, tools_len, ldig, layer.len, err);
         sk_buf_release(&layer);
         if (rc < 0) return sk_err_wrap(err, "built-in image %s", sp->ref);
     }
+    sk_err e = SK_ERR_INIT;
+    if (sk_write_file(stamp_path, stamp, strlen(stamp), 0644, &e) < 0) sk_err_clear(&e);
     return 0;
 }

@@ -213,4 +213,9 @@ char *sk_reg_get_manifest(sk_reg_client *c, const char *ref, size_t *len, char *
 int sk_reg_get_blob(sk_reg_client *c, const sk_image_store *s, const struct sk_image_desc *d,
                     sk_err *err) SK_MUST_CHECK;
 
+/* elfdeps.c: absolute host paths of the shared libraries ELF64 binary PATH
+ * needs (recursively) and its interpreter, NULL-terminated (free with
+ * sk_image_strv_free); empty for a static binary. */
+int sk_elf_deps(const char *path, char ***out, sk_err *err) SK_MUST_CHECK;
+
 #endif

@@ -159,6 +159,20 @@ static void check_unpack(sk_image_store *s, const char *dir)
     ssize_t n = readlink(sh, link, sizeof link - 1);
     if (n > 0) link[n] = '\0';
     CHECK_STR(link, "/bin/busybox");
+    /* curl and the libraries it links: run it with the image's own loader
+     * and library directory only (no chroot needed). */
+    if (access("/usr/bin/curl", X_OK) == 0) {
+        _sk_free_ char *cmd = sk_printf(
+            "%s/lib64/ld-linux-x86-64.so.2 --inhibit-cache --library-path %s/lib/x86_64-linux-gnu "
+            "%s/usr/bin/curl --version 2>&1", root, root, root);
+        FILE *f = access("/lib64/ld-linux-x86-64.so.2", X_OK) == 0 ? popen(cmd, "r") : NULL;
+        char line[256] = "";
+        if (f) {
+            if (!fgets(line, sizeof line, f)) line[0] = 0;
+            pclose(f);
+            CHECK(!strncmp(line, "curl ", 5));
+        }
+    }
 }
 
 static void check_hello(const char *samples, const char *version, const char *want_v)

@@ -1,0 +1,43 @@
+#!/bin/sh
+# kill -9 of the node (server + agent) while 10 pods run: containers keep
+# running; the restarted agent adopts them (exactly 10 containers, no
+# duplicates, restart counts unchanged), and pods keep serving.
+. "$(dirname "$0")/lib.sh"
+
+start_server
+WAIT_SECS=30 wait_for "node Ready" node_ready
+kc create deployment web --image=gcr.io/google-samples/kubernetes-bootcamp:v1 --replicas=10 >/dev/null
+ten() { [ "$(kc get deploy web -o jsonpath='{.status.readyReplicas}')" = 10 ]; }
+WAIT_SECS=90 wait_for "10 pods ready" ten
+expect_eq "$(rt_containers)" 10 "10 containers before the kill"
+BEFORE=$(kc get pods -l app=web -o jsonpath='{range .items[*]}{.metadata.name}={.status.containerStatuses[0].containerID}{"\n"}{end}' | sort)
+IPS=$(kc get pods -l app=web -o jsonpath='{.items[*].status.podIP}')
+
+kill -9 "$SERVER_PID"
+wait "$SERVER_PID" 2>/dev/null || true
+SERVER_PID=""
+# The containers outlive the agent.
+alive=0
+for ip in $IPS; do in_ns curl -s --max-time 2 "http://$ip:8080/" | grep -q 'Hello Kubernetes' && alive=$((alive+1)); done
+expect_eq "$alive" 10 "all 10 pods answer while the agent is down"
+
+start_server
+WAIT_SECS=30 wait_for "node Ready again" node_ready
+sleep 3 # a few sync rounds of the adopted pods
+expect_eq "$(rt_containers)" 10 "still exactly 10 containers after the restart"
+expect_eq "$(rt_sandboxes)" 10 "still exactly 10 sandboxes"
+AFTER=$(kc get pods -l app=web -o jsonpath='{range .items[*]}{.metadata.name}={.status.containerStatuses[0].containerID}{"\n"}{end}' | sort)
+expect_eq "$AFTER" "$BEFORE" "same pods, same container ids"
+expect_eq "$(kc get pods -l app=web -o jsonpath='{.items[*].status.containerStatuses[0].restartCount}' | tr ' ' '\n' | sort -u)" 0 "no restarts"
+WAIT_SECS=20 wait_for "deployment still 10 ready" ten
+expect_match "$(kc logs "$(pod_of app=web)")" 'Kubernetes Bootcamp App Started At' "logs of an adopted container"
+expect_match "$(kc exec "$(pod_of app=web)" -- hostname)" '^web-' "exec into an adopted container"
+
+kc delete deploy web >/dev/null
+gone() { [ -z "$(kc get pods -o name)" ]; }
+wait_for "pods deleted" gone
+empty() { [ "$(rt_containers)" = 0 ] && [ "$(rt_sandboxes)" = 0 ] && [ "$(netns_pins)" = 0 ] &&
+          [ "$(ip_leases)" = 0 ] && [ "$(veths)" = 0 ] && [ "$(pod_cgroups)" = 0 ]; }
+WAIT_SECS=20 wait_for "nothing left behind" empty ||
+    echo "containers=$(rt_containers) sandboxes=$(rt_sandboxes) netns=$(netns_pins) leases=$(ip_leases) veths=$(veths) cgroups=$(pod_cgroups)" >&2
+finish
