@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/run.sh [BUILD_DIR] [all|api|scale]: benchmarks (`make bench`: all).
+# bench/run.sh [BUILD_DIR] [all|api|scale|pods]: benchmarks (`make bench`: all).
 #
 # api: starts a fresh skiff server (HTTPS, client-certificate auth) on
 # loopback and drives it with bench_api_load at 1, 16 and 64 clients:
@@ -15,17 +15,22 @@
 # bound per second, API p99 during the run, server RSS; saved to
 # bench/results/scale-<date>.txt.
 #
+# pods (bench/pods.sh, root only, else skipped): a skiff server and a real
+# node agent in a network namespace of their own; 100 hello pods on one
+# node, create -> Ready p50/p99 beside raw `crun run` of the same rootfs,
+# agent RSS; saved to bench/results/pods-<date>.txt.
+#
 # Everything binds 127.0.0.1 and is removed on exit, failure included.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 MODE=all
-case ${1:-} in all | api | scale) [[ -d $1 ]] || { MODE=$1; shift; } ;; esac
+case ${1:-} in all | api | scale | pods) [[ -d $1 ]] || { MODE=$1; shift; } ;; esac
 BUILD=$(cd "${1:-$ROOT/build}" && pwd) || { echo "bench: no build dir ${1:-}" >&2; exit 2; }
 MODE=${2:-$MODE}
 case $MODE in
-all | api | scale) ;;
-*) echo "usage: bench/run.sh [BUILD_DIR] [all|api|scale]" >&2; exit 2 ;;
+all | api | scale | pods) ;;
+*) echo "usage: bench/run.sh [BUILD_DIR] [all|api|scale|pods]" >&2; exit 2 ;;
 esac
 SECS=${BENCH_SECS:-3}
 PODS=${BENCH_PODS:-10000}
@@ -41,6 +46,7 @@ PIDS=()
 
 cleanup() {
     local p
+    [[ $(type -t pods_cleanup) == function ]] && pods_cleanup
     for p in "${PIDS[@]}"; do
         kill -TERM "$p" 2>/dev/null
     done
@@ -74,13 +80,15 @@ find_tools() {
     LOAD=$BUILD/bench/bench_api_load
     RAW=$BUILD/bench/bench_store_raw
     SCALE=$BUILD/bench/bench_scale_load
-    [[ -x $LOAD && -x $RAW && -x $SCALE ]] && return 0
+    PODSLOAD=$BUILD/bench/bench_pods_load
+    [[ -x $LOAD && -x $RAW && -x $SCALE && -x $PODSLOAD ]] && return 0
     say "bench tools not in $BUILD/bench; building them standalone"
     cmake -S "$ROOT/bench" -B "$BUILD/bench-standalone" -DCMAKE_BUILD_TYPE=Release >/dev/null &&
         cmake --build "$BUILD/bench-standalone" -j2 >/dev/null || return 1
     LOAD=$BUILD/bench-standalone/bench/bench_api_load
     RAW=$BUILD/bench-standalone/bench/bench_store_raw
     SCALE=$BUILD/bench-standalone/bench/bench_scale_load
+    PODSLOAD=$BUILD/bench-standalone/bench/bench_pods_load
 }
 
 free_port() {
@@ -283,6 +291,8 @@ table() {
 
 # shellcheck source=bench/scale.sh
 source "$ROOT/bench/scale.sh"
+# shellcheck source=bench/pods.sh
+source "$ROOT/bench/pods.sh"
 
 run_api() {
     local t0 ok=0 out
@@ -314,10 +324,27 @@ run_scale() {
     return $rc
 }
 
+run_pods() {
+    local t0 rc out
+    t0=$(date +%s)
+    bench_pods
+    rc=$?
+    [[ -n $PODS_SKIPPED ]] && return 0
+    out=$ROOT/bench/results/pods-$(date +%Y%m%d-%H%M%S).txt
+    {
+        pods_table
+        echo "total bench time: $(($(date +%s) - t0)) s"
+    } | tee "$out"
+    echo "saved $out" >&2
+    return $rc
+}
+
 find_tools || { say "cannot build the bench tools"; exit 1; }
 mkdir -p "$ROOT/bench/results"
 fail=0
 if [[ $MODE == all || $MODE == api ]]; then run_api || fail=1; fi
 [[ $MODE == all ]] && echo
 if [[ $MODE == all || $MODE == scale ]]; then run_scale || fail=1; fi
+[[ $MODE == all ]] && echo
+if [[ $MODE == all || $MODE == pods ]]; then run_pods || fail=1; fi
 exit $fail

@@ -33,6 +33,7 @@ struct sk_apiserver {
     uint32_t svc_base, svc_size;  /* ClusterIP range (host order) */
     int np_min, np_max;
     char *svc_cidr, *advertise;
+    struct sk_proxy *proxy; /* proxy.c: node agent access, tunnels */
 };
 
 /* Parsed resource route. */
@@ -157,6 +158,19 @@ void sk_rest_binding(struct sk_req *q, struct sk_route *rt);
 
 /* Creates the built-in namespaces and the default objects if missing. */
 int sk_rest_bootstrap(struct sk_apiserver *s, sk_err *err);
+
+/* ---- proxy.c: pods/log|exec|attach|portforward|proxy, services/proxy,
+ * nodes/proxy (proxy*.c) --------------------------------------------------- */
+
+struct sk_proxy;
+/* Keeps the kubelet client certificate from cfg (none = those
+ * subresources answer 503). */
+struct sk_proxy *sk_proxy_new(struct sk_apiserver *s, const struct sk_apiserver_config *cfg);
+/* Waits for open tunnels to end; call after setting s->stopping. */
+void sk_proxy_stop(struct sk_proxy *px);
+void sk_proxy_free(struct sk_proxy *px); /* NULL ok; after the daemon stopped */
+/* Serves rt when it names one of the subresources above; false otherwise. */
+bool sk_proxy_handle(struct sk_req *q, struct sk_route *rt);
 
 /* ---- watch.c -------------------------------------------------------------- */
 

@@ -2,6 +2,7 @@
  * OpenAPI v3. */
 #include "apiserver/apiserver_int.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define MAX_SEGS 16
@@ -78,12 +79,10 @@ int sk_route_parse(const char *url, struct sk_route *rt, char **gv_group, char *
     }
     if (i < n) {
         if (!copy_seg(rt->sub, sizeof rt->sub, segs[i])) return -1;
+        /* proxy-style subresources: the rest of the url after the
+         * subresource segment, slashes kept ("" or "/..."). */
+        rt->rest = url + (segs[i] - path) + strlen(rt->sub);
         i++;
-        if (i < n) {
-            /* proxy-style subresource: find the remainder in the original url */
-            const char *p = strstr(url, rt->sub);
-            rt->rest = p ? p + strlen(rt->sub) : "";
-        }
     }
     return 0;
 }
@@ -110,6 +109,9 @@ static json_t *strlist(const char *const *l, size_t max)
     return a;
 }
 
+/* Upstream's connect verbs for proxies (GET POST PUT PATCH DELETE ...). */
+#define SK_V_PROXY (SK_V_CREATE | SK_V_DELETE | SK_V_GET | SK_V_PATCH | SK_V_UPDATE)
+
 struct subres_info {
     unsigned bit;
     const char *name;
@@ -124,11 +126,23 @@ static const struct subres_info subres_table[] = {
     {SK_SUB_EXEC, "attach", "", "v1", "PodAttachOptions", SK_V_CREATE | SK_V_GET},
     {SK_SUB_EXEC, "log", "", "v1", "Pod", SK_V_GET},
     {SK_SUB_EXEC, "portforward", "", "v1", "PodPortForwardOptions", SK_V_CREATE | SK_V_GET},
-    {SK_SUB_EXEC, "proxy", "", "v1", "PodProxyOptions", SK_V_ALL & ~SK_V_LIST & ~SK_V_WATCH},
+    {SK_SUB_EXEC, "proxy", "", "v1", "PodProxyOptions", SK_V_PROXY},
     {SK_SUB_EXEC, "binding", "", "v1", "Binding", SK_V_CREATE},
     {SK_SUB_EXEC, "eviction", "policy", "v1", "Eviction", SK_V_CREATE},
-    {SK_SUB_PROXY, "proxy", "", "v1", NULL, SK_V_ALL & ~SK_V_LIST & ~SK_V_WATCH},
+    {SK_SUB_PROXY, "proxy", "", "v1", "ProxyOptions", SK_V_PROXY}, /* Node/ServiceProxyOptions */
 };
+
+/* Response kind of a subresource; services/proxy and nodes/proxy share
+ * a table row and differ only by the parent's kind. */
+static const char *subres_kind(const struct subres_info *si, const struct sk_resource *r,
+                               char *buf, size_t n)
+{
+    if (si->bit == SK_SUB_PROXY) {
+        snprintf(buf, n, "%s%s", r->kind, si->kind);
+        return buf;
+    }
+    return si->kind ? si->kind : r->kind;
+}
 
 static json_t *gv_resources_aggregated(const char *group, const char *version)
 {
@@ -149,10 +163,11 @@ static json_t *gv_resources_aggregated(const char *group, const char *version)
             const struct subres_info *si = &subres_table[k];
             if (!(r->subresources & si->bit)) continue;
             json_t *s = json_pack("{s:s,s:o}", "subresource", si->name, "verbs", verbs_json(si->verbs));
+            char kb[96];
             json_object_set_new(s, "responseKind",
                                 json_pack("{s:s,s:s,s:s}", "group", si->group ? si->group : r->group,
                                           "version", si->version ? si->version : r->version,
-                                          "kind", si->kind ? si->kind : r->kind));
+                                          "kind", subres_kind(si, r, kb, sizeof kb)));
             json_array_append_new(subs, s);
         }
         if (json_array_size(subs)) json_object_set_new(e, "subresources", subs);
@@ -182,9 +197,10 @@ static json_t *gv_resources_legacy(const char *group, const char *version, bool 
             const struct subres_info *si = &subres_table[k];
             if (!(r->subresources & si->bit)) continue;
             _sk_free_ char *name = sk_printf("%s/%s", r->plural, si->name);
+            char kb[96];
             json_t *s = json_pack("{s:s,s:s,s:b,s:s,s:o}", "name", name, "singularName", "",
                                   "namespaced", r->namespaced, "kind",
-                                  si->kind ? si->kind : r->kind, "verbs", verbs_json(si->verbs));
+                                  subres_kind(si, r, kb, sizeof kb), "verbs", verbs_json(si->verbs));
             if (si->group && strcmp(si->group, r->group)) {
                 json_object_set_new(s, "group", json_string(si->group));
                 json_object_set_new(s, "version", json_string(si->version));

@@ -48,6 +48,33 @@ bool sk_proxy_hop_header(const char *name, size_t len);
  * --kubelet-certificate-authority). */
 void sk_proxy_kubelet_tls(struct sk_proxy *px, CURL *c);
 
+/* ---- proxy_resolve.c: targets --------------------------------------------- */
+
+/* utilnet.SplitSchemeNamePort: "name", "name:port" or "scheme:name:port"
+ * with scheme "", "http" or "https". False when invalid. */
+bool sk_proxy_split_name(const char *id, char *scheme, size_t sn, char *name, size_t nn,
+                         char *port, size_t pn);
+/* How to reach a node's agent (upstream NodeConnectionInfoGetter). */
+struct sk_node_conn {
+    char host[256];
+    int port;
+    char hostport[300]; /* host:port, IPv6 bracketed */
+};
+int sk_proxy_node_conn(struct sk_apiserver *s, const char *node, struct sk_node_conn *nc,
+                       sk_err *err);
+/* Replies with err: API errors as Status (details from res/name when
+ * given), internal ones with an empty reason as upstream does. */
+void sk_proxy_reply_err(struct sk_req *q, const sk_err *err, const char *plural,
+                        const char *name);
+void sk_proxy_pod_proxy(struct sk_req *q, struct sk_route *rt);
+void sk_proxy_service_proxy(struct sk_req *q, struct sk_route *rt);
+void sk_proxy_node_proxy(struct sk_req *q, struct sk_route *rt);
+
+/* ---- proxy_pod.c: log, exec, attach, portforward ---------------------------- */
+
+void sk_proxy_pod_log(struct sk_req *q, struct sk_route *rt);
+void sk_proxy_pod_stream(struct sk_req *q, struct sk_route *rt);
+
 /* ---- proxy_fwd.c ---------------------------------------------------------- */
 
 struct sk_fwd_req {

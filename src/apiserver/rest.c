@@ -32,6 +32,7 @@ void sk_handle_resource(struct sk_req *q, struct sk_route *rt)
         return;
     }
     if (rt->sub[0]) {
+        if (sk_proxy_handle(q, rt)) return; /* log, exec, attach, portforward, proxy */
         if (!strcmp(rt->sub, "binding") && !strcmp(r->plural, "pods") && !r->group[0]) {
             if (strcmp(m, "POST")) sk_reply_status(q, SK_ENOTALLOWED, "the server does not allow this method on the requested resource");
             else sk_rest_binding(q, rt);

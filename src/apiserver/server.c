@@ -333,6 +333,7 @@ sk_apiserver *sk_apiserver_new(const struct sk_apiserver_config *cfg, sk_store *
     }
     if (cfg->token_file) load_tokens(s, cfg->token_file);
     s->bc = sk_broadcaster_new(store);
+    s->proxy = sk_proxy_new(s, cfg);
     return s;
 }
 
@@ -343,7 +344,7 @@ int sk_apiserver_start(sk_apiserver *s, sk_err *err)
     struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
     struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                     MHD_USE_TLS | MHD_USE_ERROR_LOG;
+                     MHD_USE_TLS | MHD_USE_ERROR_LOG | MHD_ALLOW_UPGRADE; /* exec, attach, portforward */
     if (inet_pton(AF_INET, s->bind, &sin->sin_addr) == 1) {
         sin->sin_family = AF_INET;
         sin->sin_port = htons((uint16_t)s->cfg.port);
@@ -375,6 +376,7 @@ void sk_apiserver_stop(sk_apiserver *s)
     if (!s || !s->mhd) return;
     s->stopping = 1;
     sk_broadcaster_shutdown(s->bc);
+    sk_proxy_stop(s->proxy); /* upgraded connections must close before the daemon stops */
     MHD_stop_daemon(s->mhd);
     s->mhd = NULL;
 }
@@ -384,6 +386,7 @@ void sk_apiserver_free(sk_apiserver *s)
     if (!s) return;
     sk_apiserver_stop(s);
     sk_broadcaster_free(s->bc);
+    sk_proxy_free(s->proxy);
     for (size_t i = 0; i < s->ntokens; i++) free(s->tokens[i].token);
     free(s->tokens);
     free(s->cert_pem);

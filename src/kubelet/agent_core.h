@@ -112,9 +112,13 @@ struct sk_ag_ctr {
     char wait_reason[40];    /* the reason cache: why it is waiting ("" = default) */
     char wait_msg[1024];
     struct sk_ag_backoff crash, pull;
+    int64_t backoff_evented; /* finishedAt of the instance the BackOff event was for */
     bool probing;            /* registered with the prober for cur.id */
     bool watching;           /* exit watch registered for cur.id */
     bool ready, started;     /* from the prober, for the status */
+    char probe_msg[256];     /* last probe failure reported as Unhealthy */
+    int64_t retry_at;        /* monotonic: no new start before (config errors) */
+    bool kill_pending;       /* to be killed by the pod's kill job (liveness, spec change) */
     char image_id[200];      /* imageID of the current instance's image */
 };
 
@@ -135,6 +139,8 @@ struct sk_ag_pod {
     bool terminal;           /* phase Succeeded/Failed: nothing restarts any more */
     bool torn_down;          /* containers, network, sandbox and volumes are gone */
     bool deleted;            /* the final API delete went through */
+    bool known;              /* some instance ran here (else a terminal pod's status is the API's) */
+    int64_t net_wait_since;  /* monotonic ms since the pod waits for the pod network */
     char phase[16];
     json_t *last_status;     /* what we last wrote (status object) */
     int64_t last_write_ms;
@@ -195,7 +201,7 @@ struct sk_ag_pod *sk_ag_pod_find(sk_agent *a, const char *key);
 struct sk_ag_pod *sk_ag_pod_add(sk_agent *a, const json_t *pod);
 void sk_ag_pod_drop(sk_agent *a, struct sk_ag_pod *p); /* removes from the table and frees */
 /* Wakes the pod's worker when container id exits. */
-void sk_ag_watch_exit(sk_agent *a, const char *key, const char *id);
+bool sk_ag_watch_exit(sk_agent *a, const char *key, const char *id);
 /* Runs fn(a, p, arg) on its own thread; the worker returns without done()
  * and the job calls done (and re-adds the key) at the end. */
 int sk_ag_async(sk_agent *a, const char *key, struct sk_ag_pod *p,
@@ -244,8 +250,16 @@ int64_t sk_ag_ctr_crash_wait(sk_agent *a, struct sk_ag_pod *p, struct sk_ag_ctr 
                              const json_t *pod);
 void sk_ag_ctr_log_path(sk_agent *a, const struct sk_ag_pod *p, const char *ctr, int restart,
                         char *out, size_t n);
-/* The container's probe results into c->ready / c->started. */
-void sk_ag_ctr_probe_state(sk_agent *a, struct sk_ag_pod *p, struct sk_ag_ctr *c, const json_t *pod);
+/* The container's probe results into c->ready / c->started; true when its
+ * liveness (or startup) probe failed (msg says how). */
+bool sk_ag_ctr_probe_state(sk_agent *a, struct sk_ag_pod *p, struct sk_ag_ctr *c, char *msg,
+                           size_t n);
+/* preStop hook, then SIGTERM, SIGKILL after the rest of grace_ms; blocks. */
+void sk_ag_ctr_kill(sk_agent *a, struct sk_ag_pod *p, struct sk_ag_ctr *c, const json_t *pod,
+                    int64_t grace_ms);
+/* Removes the runtime container and files of one instance (not its pod's). */
+void sk_ag_inst_remove(sk_agent *a, struct sk_ag_pod *p, const struct sk_ag_ctr *c,
+                       const struct sk_ag_inst *in);
 
 /* ---- agent_image.c ------------------------------------------------------------- */
 
@@ -266,7 +280,7 @@ json_t *sk_ag_ctr_status_json(const struct sk_ag_ctr *c, const json_t *ctr_spec,
 json_t *sk_ag_pod_status_json(sk_agent *a, const struct sk_ag_pod *p, const json_t *pod);
 /* Writes the status with a strategic merge patch of pods/status when it
  * differs from what was written last / what the API has. */
-void sk_ag_status_sync(sk_agent *a, struct sk_ag_pod *p, const json_t *pod);
+int sk_ag_status_sync(sk_agent *a, struct sk_ag_pod *p, const json_t *pod);
 
 /* ---- agent_adopt.c ------------------------------------------------------------- */
 

@@ -28,7 +28,7 @@
 
 /* ---- file layout under the agent's data dir -------------------------------
  *   DIR/pods/<pod uid>/volumes/<volume name>/    volume contents
- *   DIR/pods/<pod uid>/etc-hosts                 (written by the runtime)
+ *   DIR/pods/<pod uid>/etc-hosts                 managed /etc/hosts (bind-mounted by the core)
  *   DIR/logs/<ns>_<pod>_<uid>/<container>/<restartCount>.log  CRI log files,
  *       as the kubelet's /var/log/pods: the previous instance of a container
  *       is <restartCount-1>.log. */

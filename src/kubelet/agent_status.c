@@ -191,7 +191,7 @@ static bool status_covers(const json_t *have, const json_t *want)
     return true;
 }
 
-void sk_ag_status_sync(sk_agent *a, struct sk_ag_pod *p, const json_t *pod)
+int sk_ag_status_sync(sk_agent *a, struct sk_ag_pod *p, const json_t *pod)
 {
     json_t *st = sk_ag_pod_status_json(a, p, pod);
     snprintf(p->phase, sizeof p->phase, "%s", sk_json_str(st, "phase"));
@@ -199,9 +199,20 @@ void sk_ag_status_sync(sk_agent *a, struct sk_ag_pod *p, const json_t *pod)
         (p->last_status && status_covers(p->last_status, st) && sk_now_ms() - p->last_write_ms < 10000)) {
         json_decref(p->last_status);
         p->last_status = st;
-        return;
+        return 0;
     }
-    json_t *patch = json_pack("{s:{s:s},s:O}", "metadata", "uid", p->uid, "status", st);
+    /* conditions merge by type: fields we no longer set must be deleted */
+    json_t *body = json_deep_copy(st), *c;
+    size_t i;
+    json_array_foreach(json_object_get(body, "conditions"), i, c) {
+        if (!json_object_get(c, "reason")) json_object_set_new(c, "reason", json_null());
+        if (!json_object_get(c, "message")) json_object_set_new(c, "message", json_null());
+    }
+    /* lists merged by ip: replace them so a changed address does not stay */
+    static const char *const ip_lists[] = {"hostIPs", "podIPs"};
+    for (size_t k = 0; k < SK_ARRAY_LEN(ip_lists); k++)
+        json_array_append_new(json_object_get(body, ip_lists[k]), json_pack("{s:s}", "$patch", "replace"));
+    json_t *patch = json_pack("{s:{s:s},s:o}", "metadata", "uid", p->uid, "status", body);
     sk_err err = SK_ERR_INIT;
     json_t *res = sk_client_patch(a->client, a->pods_res, p->ns, p->name,
                                   "application/strategic-merge-patch+json", patch, "status", &err);
@@ -216,6 +227,8 @@ void sk_ag_status_sync(sk_agent *a, struct sk_ag_pod *p, const json_t *pod)
             sk_log(SK_WARN, "agent", "pod %s: status update: %s", p->key, err.msg);
         json_decref(st);
     }
+    int rc = res || err.code == SK_ENOTFOUND ? 0 : -1;
     json_decref(res);
     sk_err_clear(&err);
+    return rc;
 }

@@ -9,18 +9,30 @@
  * are there we connect to localhost:<port> in the pod netns (127.0.0.1,
  * then ::1, as containerd) and relay DATA frames <-> the socket. The pod
  * closing ends the pair: FIN on the error stream, then on the data stream
- * (the kubelet closes them in that order). A client FIN on the data stream
- * half-closes the socket (shutdown(SHUT_WR)) and we keep relaying the pod's
- * answer until it closes; containerd instead gives up one second after
- * either side ends, which cuts slow answers short. Failures are written as
- * text on the error stream, which makes kubectl print them and end.
+ * (the kubelet closes them in that order) at once, where containerd waits
+ * up to a second for the client's side first. A client FIN on the data
+ * stream half-closes the socket (shutdown(SHUT_WR)); the pod then has
+ * PF_LINGER_MS to finish its answer and close, as containerd allows, after
+ * which we end the pair anyway: kubectl has stopped reading that stream by
+ * then, and a pod that streams forever would otherwise clog spdystream's
+ * frame workers. Failures are written as text on the error stream, which
+ * makes kubectl print them and end the whole session.
  *
  * Flow control: kubectl's spdystream neither sends WINDOW_UPDATE nor honours
  * windows, so enforcing SPDY/3.1 windows would stall every transfer past
  * 64 KiB. Like spdystream we ignore them. Back-pressure is done with the
- * sockets instead: we stop reading the session while a pod socket has more
- * than PF_HIGH_WATER bytes queued, and stop reading pod sockets while the
- * session has more than PF_HIGH_WATER bytes queued for the client. */
+ * sockets instead: we stop reading the session while the pod sockets have
+ * more than PF_HIGH_WATER bytes queued (or the client stops reading our
+ * answers), and stop reading pod sockets while more than PF_HIGH_WATER
+ * bytes wait for the client. So a pod that stops reading stalls the whole
+ * session once a megabyte waits for it: kubectl gives us no per-stream
+ * window to push back with.
+ *
+ * Partial: no idle timeout (the kubelet's streamingConnectionIdleTimeout);
+ * the session lasts until the client leaves, or until another thread
+ * shutdown()s the fd. Error texts name the netns basename where containerd
+ * names the sandbox id (the contract does not pass the id; our runtime
+ * names netns after the sandbox, so they agree there). */
 #include "kubelet/agent_int.h"
 #include "kubelet/spdy.h"
 #include "network/network.h"
@@ -37,6 +49,7 @@
 #define PF_HIGH_WATER (1u << 20)    /* bytes queued before we stop reading */
 #define PF_MAX_PAIRS 1024           /* concurrent forwarded connections */
 #define PF_PAIR_TIMEOUT_MS 30000    /* kubelet's streamCreationTimeout */
+#define PF_LINGER_MS 1000           /* containerd's wait after one side ends */
 
 enum pf_state { PF_WAIT, PF_CONNECTING, PF_OPEN };
 
@@ -46,6 +59,7 @@ struct pf_pair {
     uint32_t err_id, data_id;  /* 0 = not (or no longer) open */
     uint16_t port;
     int64_t created_ms;
+    int64_t linger_until;      /* after our SHUT_WR: end the pair by then (0 = no) */
     enum pf_state state;
     bool dead;                 /* finished; freed at the end of the loop turn */
     int fd;                    /* the pod socket, connecting or open */
@@ -65,7 +79,7 @@ struct pf_sess {
     int read_budget;
     sk_buf out;                /* raw mode: bytes for the client */
     size_t out_off;
-    bool peer_gone, peer_closed, done, failed;
+    bool peer_gone, done, failed;
     sk_err ferr;
     uint8_t *rbuf;             /* PF_READ_CHUNK */
     sk_spdy_parser *parser;
@@ -79,11 +93,434 @@ struct pf_sess {
 
 static void pf_emit(struct pf_sess *s, const sk_buf *frame);
 static void pf_fail(struct pf_sess *s, const sk_err *e);
-@@PAIRS@@
+
+/* ---- frames to the client ----------------------------------------------------------- */
+
+static void send_data(struct pf_sess *s, uint32_t id, uint8_t flags, const void *d, size_t n)
+{
+    if (!s->ws) { /* straight into the output buffer: no extra copy */
+        sk_spdy_put_data(&s->out, id, flags, d, n);
+        return;
+    }
+    sk_buf b = SK_BUF_INIT;
+    sk_spdy_put_data(&b, id, flags, d, n);
+    pf_emit(s, &b);
+    sk_buf_release(&b);
+}
+
+static void send_rst(struct pf_sess *s, uint32_t id, uint32_t status)
+{
+    sk_buf b = SK_BUF_INIT;
+    sk_spdy_put_rst_stream(&b, id, status);
+    pf_emit(s, &b);
+    sk_buf_release(&b);
+}
+
+static void send_reply(struct pf_sess *s, uint32_t id)
+{
+    sk_buf b = SK_BUF_INIT;
+    sk_err e = SK_ERR_INIT;
+    /* an empty block, still compressed: spdystream always inflates one */
+    if (sk_spdy_put_syn_reply(s->zout, &b, id, 0, NULL, 0, &e) < 0) pf_fail(s, &e);
+    else pf_emit(s, &b);
+    sk_buf_release(&b);
+}
+
+/* ---- pairs ---------------------------------------------------------------------------- */
+
+static struct pf_pair *pair_by_rid(struct pf_sess *s, const char *rid)
+{
+    for (size_t i = 0; i < s->n_pairs; i++)
+        if (!s->pairs[i]->dead && !strcmp(s->pairs[i]->request_id, rid)) return s->pairs[i];
+    return NULL;
+}
+
+static struct pf_pair *pair_by_stream(struct pf_sess *s, uint32_t id)
+{
+    for (size_t i = 0; i < s->n_pairs; i++) {
+        struct pf_pair *p = s->pairs[i];
+        if (!p->dead && (p->err_id == id || p->data_id == id)) return p;
+    }
+    return NULL;
+}
+
+static struct pf_pair *pair_new(struct pf_sess *s, const char *rid)
+{
+    if (s->n_pairs == s->cap_pairs) {
+        s->cap_pairs = s->cap_pairs ? s->cap_pairs * 2 : 8;
+        s->pairs = sk_realloc(s->pairs, s->cap_pairs * sizeof *s->pairs);
+    }
+    struct pf_pair *p = sk_calloc(1, sizeof *p);
+    snprintf(p->request_id, sizeof p->request_id, "%s", rid);
+    p->created_ms = sk_now_ms();
+    p->fd = p->spare[0] = p->spare[1] = -1;
+    s->pairs[s->n_pairs++] = p;
+    return p;
+}
+
+static void pair_close_fds(struct pf_pair *p)
+{
+    if (p->fd >= 0) close(p->fd);
+    for (int i = 0; i < 2; i++)
+        if (p->spare[i] >= 0) close(p->spare[i]);
+    p->fd = p->spare[0] = p->spare[1] = -1;
+}
+
+static void pair_free(struct pf_pair *p)
+{
+    pair_close_fds(p);
+    sk_buf_release(&p->to_pod);
+    free(p);
+}
+
+/* Ends a pair as the kubelet does when PortForward returns: the message (if
+ * any) on the error stream, then FIN on the error and the data stream. */
+static void pair_finish(struct pf_sess *s, struct pf_pair *p, const char *msg)
+{
+    if (p->dead) return;
+    if (msg) sk_log(SK_DEBUG, "portfwd", "request %s: %s", p->request_id, msg);
+    if (msg && p->err_id) send_data(s, p->err_id, 0, msg, strlen(msg));
+    if (p->err_id) send_data(s, p->err_id, SK_SPDY_FLAG_FIN, NULL, 0);
+    if (p->data_id) send_data(s, p->data_id, SK_SPDY_FLAG_FIN, NULL, 0);
+    pair_close_fds(p);
+    p->dead = true;
+}
+
+static size_t pair_backlog(const struct pf_pair *p)
+{
+    return p->to_pod.len - p->to_pod_off;
+}
+
+/* Writes what the client sent; half-closes once its FIN is reached. */
+static void pod_flush(struct pf_pair *p)
+{
+    while (!p->wr_dead && p->to_pod_off < p->to_pod.len) {
+        ssize_t n = send(p->fd, p->to_pod.data + p->to_pod_off, p->to_pod.len - p->to_pod_off,
+                         MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+        if (n < 0) {
+            p->wr_dead = true; /* the pod stopped reading; its read side tells the rest */
+            break;
+        }
+        p->to_pod_off += (size_t)n;
+    }
+    p->to_pod.len = 0;
+    p->to_pod_off = 0;
+    if (p->client_fin && !p->wr_shut && !p->wr_dead) {
+        shutdown(p->fd, SHUT_WR);
+        p->wr_shut = true;
+        p->linger_until = sk_now_ms() + PF_LINGER_MS;
+    }
+}
+
+static void pod_read(struct pf_sess *s, struct pf_pair *p)
+{
+    ssize_t n;
+    do n = recv(p->fd, s->rbuf, PF_READ_CHUNK, 0);
+    while (n < 0 && errno == EINTR);
+    if (n > 0) {
+        send_data(s, p->data_id, 0, s->rbuf, (size_t)n);
+        return;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    /* EOF, and resets too: a reset is how many servers end a connection,
+     * and text on the error stream would end kubectl's whole session */
+    pair_finish(s, p, NULL);
+}
+
+/* ---- connecting inside the pod's netns ------------------------------------------------ */
+
+struct ns_sockets {
+    int fd[2];
+    int err[2];
+};
+
+/* Runs inside the netns: only the sockets need to be born there; connect()
+ * and all I/O may then happen on any thread. */
+static int make_sockets(void *arg)
+{
+    struct ns_sockets *a = arg;
+    static const int fam[2] = {AF_INET, AF_INET6};
+    for (int i = 0; i < 2; i++) {
+        a->fd[i] = socket(fam[i], SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        a->err[i] = a->fd[i] < 0 ? errno : 0;
+    }
+    return 0;
+}
+
+/* Go prints errno texts in lower case ("connection refused"). */
+static void dial_error(struct pf_pair *p, int i, const char *op, int e)
+{
+    char msg[96];
+    snprintf(msg, sizeof msg, "%s", strerror(e));
+    if (msg[0] >= 'A' && msg[0] <= 'Z' && !(msg[1] >= 'A' && msg[1] <= 'Z')) msg[0] += 32;
+    snprintf(p->dial_err[i], sizeof p->dial_err[i], "dial %s %s:%u: %s: %s",
+             i == 0 ? "tcp4" : "tcp6", i == 0 ? "127.0.0.1" : "[::1]", p->port, op, msg);
+}
+
+/* containerd's wording, as kubectl shows it */
+static void connect_failed(struct pf_sess *s, struct pf_pair *p)
+{
+    const char *ns = s->netns_path ? s->netns_path : "host";
+    char *msg = sk_printf("error forwarding port %u to pod %s, uid : failed to execute portforward "
+                          "in network namespace \"%s\": failed to connect to localhost:%u inside "
+                          "namespace \"%s\", IPv4: %s IPv6 %s ",
+                          p->port, s->ns_id, ns, p->port, s->ns_id, p->dial_err[0], p->dial_err[1]);
+    pair_finish(s, p, msg);
+    free(msg);
+}
+
+static void pair_opened(struct pf_pair *p)
+{
+    p->state = PF_OPEN;
+    for (int i = 0; i < 2; i++)
+        if (p->spare[i] >= 0) close(p->spare[i]);
+    p->spare[0] = p->spare[1] = -1;
+    pod_flush(p);
+}
+
+/* Tries 127.0.0.1, then ::1, as containerd dials localhost tcp4 then tcp6. */
+static void connect_step(struct pf_sess *s, struct pf_pair *p)
+{
+    for (; p->attempt < 2; p->attempt++) {
+        int i = p->attempt, fd = p->spare[i];
+        if (fd < 0) continue; /* dial_err[i] says why */
+        p->spare[i] = -1;
+        struct sockaddr_in v4 = {.sin_family = AF_INET, .sin_port = htons(p->port),
+                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        struct sockaddr_in6 v6 = {.sin6_family = AF_INET6, .sin6_port = htons(p->port),
+                                  .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+        int rc = i == 0 ? connect(fd, (struct sockaddr *)&v4, sizeof v4)
+                        : connect(fd, (struct sockaddr *)&v6, sizeof v6);
+        if (rc == 0 || errno == EINPROGRESS) {
+            p->fd = fd;
+            p->state = PF_CONNECTING;
+            if (rc == 0) pair_opened(p);
+            return;
+        }
+        dial_error(p, i, "connect", errno);
+        close(fd);
+    }
+    connect_failed(s, p);
+}
+
+static void connect_done(struct pf_sess *s, struct pf_pair *p)
+{
+    int e = 0;
+    socklen_t el = sizeof e;
+    if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &e, &el) < 0) e = errno;
+    if (e == 0) {
+        pair_opened(p);
+        return;
+    }
+    dial_error(p, p->attempt, "connect", e);
+    close(p->fd);
+    p->fd = -1;
+    p->attempt++;
+    connect_step(s, p);
+}
+
+static void pair_connect(struct pf_sess *s, struct pf_pair *p)
+{
+    struct ns_sockets a = {{-1, -1}, {0, 0}};
+    sk_err e = SK_ERR_INIT;
+    int rc = s->netns_path ? sk_net_netns_run(s->netns_path, make_sockets, &a, &e)
+                           : make_sockets(&a);
+    if (rc < 0) {
+        char *msg = sk_printf("error forwarding port %u to pod %s, uid : failed to execute "
+                              "portforward in network namespace \"%s\": %s",
+                              p->port, s->ns_id, s->netns_path, e.msg);
+        sk_err_clear(&e);
+        pair_finish(s, p, msg);
+        free(msg);
+        return;
+    }
+    for (int i = 0; i < 2; i++) {
+        p->spare[i] = a.fd[i];
+        if (a.fd[i] < 0) dial_error(p, i, "socket", a.err[i]);
+    }
+    p->attempt = 0;
+    connect_step(s, p);
+}
+
+/* ---- SPDY frames from the client ------------------------------------------------------ */
+
+/* strconv.ParseUint(s, 10, 16) and > 0, as httpStreamReceived checks. */
+static int parse_port(const char *v)
+{
+    if (!v || !*v || strlen(v) > 5) return -1;
+    unsigned long n = 0;
+    for (const char *c = v; *c; c++) {
+        if (*c < '0' || *c > '9') return -1;
+        n = n * 10 + (unsigned long)(*c - '0');
+    }
+    return n >= 1 && n <= 65535 ? (int)n : -1;
+}
+
+static void on_syn_stream(struct pf_sess *s, const struct sk_spdy_frame *f)
+{
+    uint32_t id = f->stream_id;
+    if (!(id & 1) || id <= s->last_id) { /* spdystream's validateStreamId */
+        send_rst(s, id, SK_SPDY_PROTOCOL_ERROR);
+        return;
+    }
+    s->last_id = id;
+    const char *type = sk_spdy_frame_header(f, "streamtype");
+    const char *rid = sk_spdy_frame_header(f, "requestid");
+    int port = parse_port(sk_spdy_frame_header(f, "port"));
+    bool is_err = type && !strcmp(type, "error"), is_data = type && !strcmp(type, "data");
+    char rid_buf[16];
+    if (!rid || !*rid) { /* pre-requestid clients: ids of one pair are N and N+2 */
+        snprintf(rid_buf, sizeof rid_buf, "%u", is_err ? id : id - 2);
+        rid = rid_buf;
+    }
+    struct pf_pair *p = (port > 0 && (is_err || is_data) && strlen(rid) < 64)
+                        ? pair_by_rid(s, rid) : NULL;
+    if (port < 0 || !(is_err || is_data) || strlen(rid) >= 64 ||
+        (!p && s->n_pairs >= PF_MAX_PAIRS)) {
+        send_rst(s, id, p || s->n_pairs < PF_MAX_PAIRS ? SK_SPDY_CANCEL : SK_SPDY_REFUSED_STREAM);
+        return;
+    }
+    if (p && (is_err ? p->err_id : p->data_id)) {
+        char *msg = sk_printf("error processing stream for request %s: %s stream already assigned",
+                              rid, is_err ? "error" : "data");
+        send_rst(s, id, SK_SPDY_CANCEL);
+        if (p->err_id) send_data(s, p->err_id, 0, msg, strlen(msg));
+        free(msg);
+        return;
+    }
+    if (!p) p = pair_new(s, rid);
+    if (is_err) {
+        p->err_id = id;
+    } else {
+        p->data_id = id;
+        p->port = (uint16_t)port;
+        if (f->flags & SK_SPDY_FLAG_FIN) p->client_fin = true;
+    }
+    send_reply(s, id);
+    if (p->err_id && p->data_id) pair_connect(s, p);
+}
+
+static void on_data(struct pf_sess *s, const struct sk_spdy_frame *f)
+{
+    struct pf_pair *p = pair_by_stream(s, f->stream_id);
+    if (!p || f->stream_id != p->data_id) return; /* gone, or the error stream */
+    if (f->len && !p->client_fin && !p->wr_dead) sk_buf_add(&p->to_pod, f->data, f->len);
+    if (f->frame_end && (f->flags & SK_SPDY_FLAG_FIN)) p->client_fin = true;
+    if (p->state == PF_OPEN) pod_flush(p);
+}
+
+static void on_rst(struct pf_sess *s, uint32_t id)
+{
+    struct pf_pair *p = pair_by_stream(s, id);
+    if (!p) return;
+    if (p->err_id == id) p->err_id = 0;
+    if (p->data_id == id) p->data_id = 0;
+    pair_finish(s, p, NULL);
+}
+
+static int pf_on_frame(void *ud, const struct sk_spdy_frame *f, sk_err *err)
+{
+    (void)err;
+    struct pf_sess *s = ud;
+    if (s->done) return 0;
+    switch (f->type) {
+    case SK_SPDY_DATA: on_data(s, f); break;
+    case SK_SPDY_SYN_STREAM: on_syn_stream(s, f); break;
+    case SK_SPDY_RST_STREAM: on_rst(s, f->stream_id); break;
+    case SK_SPDY_PING:
+        if (f->ping_id & 1) { /* the client's own ping; even ids would answer ours */
+            sk_buf b = SK_BUF_INIT;
+            sk_spdy_put_ping(&b, f->ping_id);
+            pf_emit(s, &b);
+            sk_buf_release(&b);
+        }
+        break;
+    case SK_SPDY_GOAWAY: s->done = true; break;
+    default: break; /* SETTINGS, WINDOW_UPDATE, HEADERS, SYN_REPLY: nothing to do */
+    }
+    return 0;
+}
+
+/* ---- pairs in the poll loop ------------------------------------------------------------ */
+
+static void pair_poll(const struct pf_pair *p, bool out_full, struct pollfd *pfd)
+{
+    short ev = 0;
+    if (!p->dead && p->fd >= 0) {
+        if (p->state == PF_CONNECTING) {
+            ev = POLLOUT;
+        } else if (p->state == PF_OPEN) {
+            if (!out_full) ev |= POLLIN;
+            if (pair_backlog(p) && !p->wr_dead) ev |= POLLOUT;
+        }
+    }
+    *pfd = (struct pollfd){.fd = ev ? p->fd : -1, .events = ev};
+}
+
+static void pair_io(struct pf_sess *s, struct pf_pair *p, int fd, short revents)
+{
+    if (p->dead || fd < 0 || fd != p->fd) return;
+    if (p->state == PF_CONNECTING) {
+        connect_done(s, p);
+        return;
+    }
+    if (revents & POLLOUT) pod_flush(p);
+    if (revents & (POLLIN | POLLHUP | POLLERR)) pod_read(s, p);
+}
+
+/* When p must end if nothing else happens (-1 = never). */
+static int64_t pair_deadline(const struct pf_pair *p)
+{
+    if (p->dead) return -1;
+    if (p->state == PF_WAIT) return p->created_ms + PF_PAIR_TIMEOUT_MS;
+    return p->linger_until ? p->linger_until : -1;
+}
+
+/* Milliseconds until the next pair deadline (-1 = none). */
+static int poll_timeout(const struct pf_sess *s)
+{
+    int64_t next = -1, now = sk_now_ms();
+    for (size_t i = 0; i < s->n_pairs; i++) {
+        int64_t d = pair_deadline(s->pairs[i]);
+        if (d < 0) continue;
+        int64_t left = d > now ? d - now : 0;
+        if (next < 0 || left < next) next = left;
+    }
+    return (int)next;
+}
+
+static void expire_pairs(struct pf_sess *s, int64_t now)
+{
+    for (size_t i = 0; i < s->n_pairs; i++) {
+        struct pf_pair *p = s->pairs[i];
+        int64_t d = pair_deadline(p);
+        if (d < 0 || now < d) continue;
+        if (p->state != PF_WAIT) {
+            pair_finish(s, p, NULL);
+            continue;
+        }
+        char *msg = sk_printf("(conn=%p, request=%s) timed out waiting for streams", (void *)s,
+                              p->request_id);
+        pair_finish(s, p, msg);
+        free(msg);
+    }
+}
+
+static void reap_pairs(struct pf_sess *s)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < s->n_pairs; i++) {
+        if (s->pairs[i]->dead) pair_free(s->pairs[i]);
+        else s->pairs[w++] = s->pairs[i];
+    }
+    s->n_pairs = w;
+}
 
 /* ---- sending to the client ------------------------------------------------------ */
 
-void pf_emit(struct pf_sess *s, const sk_buf *frame)
+static void pf_emit(struct pf_sess *s, const sk_buf *frame)
 {
     if (!frame->len) return;
     if (s->ws) {
@@ -95,13 +532,13 @@ void pf_emit(struct pf_sess *s, const sk_buf *frame)
     }
 }
 
-size_t pf_out_pending(const struct pf_sess *s)
+static size_t pf_out_pending(const struct pf_sess *s)
 {
     if (s->ws) return wslay_event_get_queued_msg_length(s->wctx);
     return s->out.len - s->out_off;
 }
 
-void pf_fail(struct pf_sess *s, const sk_err *e)
+static void pf_fail(struct pf_sess *s, const sk_err *e)
 {
     if (!s->failed) {
         s->failed = true;
@@ -161,7 +598,7 @@ static ssize_t ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len,
 {
     (void)flags;
     struct pf_sess *s = ud;
-    /* one read per loop turn keeps the pod sockets' back-pressure honest */
+    /* a few reads per loop turn keep the pod sockets' back-pressure honest */
     if (s->read_budget == 0 || s->done) {
         wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
         return -1;
@@ -217,17 +654,15 @@ static void ws_chunk_cb(wslay_event_context_ptr ctx,
 static void session_read(struct pf_sess *s)
 {
     if (s->ws) {
-        s->read_budget = 1;
+        s->read_budget = 16;
         if (wslay_event_recv(s->wctx) != 0) s->peer_gone = true;
-        if (wslay_event_get_close_received(s->wctx)) s->peer_closed = true;
         return;
     }
-    uint8_t buf[PF_READ_CHUNK];
     ssize_t n;
-    do n = recv(s->fd, buf, sizeof buf, 0);
+    do n = recv(s->fd, s->rbuf, PF_READ_CHUNK, 0);
     while (n < 0 && errno == EINTR);
     if (n > 0) {
-        feed(s, buf, (size_t)n);
+        feed(s, s->rbuf, (size_t)n);
     } else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
         s->peer_gone = true;
     }
@@ -235,11 +670,13 @@ static void session_read(struct pf_sess *s)
 
 /* ---- the loop ------------------------------------------------------------------------- */
 
+/* Stop reading the client while the pods have a megabyte to swallow, or
+ * while the client is not reading what we answer. */
 static bool input_paused(const struct pf_sess *s)
 {
-    for (size_t i = 0; i < s->n_pairs; i++)
-        if (pf_pair_backlog(s->pairs[i]) > PF_HIGH_WATER) return true;
-    return false;
+    size_t backlog = 0;
+    for (size_t i = 0; i < s->n_pairs; i++) backlog += pair_backlog(s->pairs[i]);
+    return backlog > PF_HIGH_WATER || pf_out_pending(s) > 4 * PF_HIGH_WATER;
 }
 
 static bool session_over(const struct pf_sess *s)
@@ -264,9 +701,9 @@ static int loop_once(struct pf_sess *s, struct pollfd **pfd, size_t *cap)
     bool out_full = pf_out_pending(s) > PF_HIGH_WATER;
     struct pf_pair **pairs = sk_malloc((s->n_pairs ? s->n_pairs : 1) * sizeof *pairs);
     size_t n_pairs = s->n_pairs;
-    memcpy(pairs, s->pairs, n_pairs * sizeof *pairs);
-    for (size_t i = 0; i < n_pairs; i++) pf_pair_poll(pairs[i], out_full, &p[1 + i]);
-    int rc = poll(p, (nfds_t)(1 + n_pairs), pf_poll_timeout(s));
+    if (n_pairs) memcpy(pairs, s->pairs, n_pairs * sizeof *pairs);
+    for (size_t i = 0; i < n_pairs; i++) pair_poll(pairs[i], out_full, &p[1 + i]);
+    int rc = poll(p, (nfds_t)(1 + n_pairs), poll_timeout(s));
     if (rc < 0 && errno != EINTR) {
         free(pairs);
         sk_err e = SK_ERR_INIT;
@@ -279,9 +716,9 @@ static int loop_once(struct pf_sess *s, struct pollfd **pfd, size_t *cap)
         if (p[0].revents & POLLOUT) session_flush(s);
     }
     for (size_t i = 0; rc > 0 && i < n_pairs; i++)
-        if (p[1 + i].revents) pf_pair_io(s, pairs[i], p[1 + i].fd, p[1 + i].revents);
-    pf_expire_pairs(s, sk_now_ms());
-    pf_reap_pairs(s);
+        if (p[1 + i].revents) pair_io(s, pairs[i], p[1 + i].fd, p[1 + i].revents);
+    expire_pairs(s, sk_now_ms());
+    reap_pairs(s);
     free(pairs);
     session_flush(s);
     return 0;
@@ -322,6 +759,7 @@ static int session_init(struct pf_sess *s, int fd, bool ws, const char *netns_pa
     int fl = fcntl(fd, F_GETFL);
     if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
         return sk_err_sys(err, "portforward: set non-blocking");
+    s->rbuf = sk_malloc(PF_READ_CHUNK);
     if (!(s->parser = sk_spdy_parser_new(err))) return -1;
     if (!(s->zout = sk_spdy_deflater_new(err))) return -1;
     if (!ws) return 0;
@@ -341,12 +779,13 @@ static int session_init(struct pf_sess *s, int fd, bool ws, const char *netns_pa
 
 static void session_release(struct pf_sess *s)
 {
-    for (size_t i = 0; i < s->n_pairs; i++) pf_pair_free(s->pairs[i]);
+    for (size_t i = 0; i < s->n_pairs; i++) pair_free(s->pairs[i]);
     free(s->pairs);
     if (s->wctx) wslay_event_context_free(s->wctx);
     sk_spdy_parser_free(s->parser);
     sk_spdy_deflater_free(s->zout);
     sk_buf_release(&s->out);
+    free(s->rbuf);
     if (s->fd >= 0) close(s->fd);
 }
 

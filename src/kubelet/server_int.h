@@ -90,19 +90,24 @@ struct sk_kl_server {
     int ntasks;
 };
 
-/* One request; the handlers fill resp/status (or leave them NULL after
- * queueing an upgrade themselves). */
+struct kl_session;
+
+/* One request; the handlers fill resp and status (101 for upgrades). */
 struct kl_req {
     sk_kl_server *srv;
     struct MHD_Connection *conn;
     const char *method, *url;
     struct MHD_Response *resp;
     unsigned status;
+    struct kl_session *session; /* run after a 101; freed here if the upgrade never happens */
 };
 
 /* Registers a session; false when the server is stopping (do not start). */
 bool kl_task_add(sk_kl_server *s, struct kl_task *t);
-void kl_task_remove(sk_kl_server *s, struct kl_task *t);
+/* Unregisters t and, under the same lock, closes the upgraded socket
+ * through urh (may be NULL), so the server never shuts down a socket
+ * number MHD already reused, nor stops MHD before the close. */
+void kl_task_remove(sk_kl_server *s, struct kl_task *t, struct MHD_UpgradeResponseHandle *urh);
 
 const char *kl_arg(struct kl_req *q, const char *name);
 const char *kl_header(struct kl_req *q, const char *name);
@@ -136,9 +141,27 @@ bool kl_ws_requested(struct kl_req *q);
 /* The first of `wanted` (in our preference order) offered in
  * Sec-WebSocket-Protocol, or NULL. */
 const char *kl_ws_pick_protocol(struct kl_req *q, const char *const *wanted, size_t n);
-/* Queues the 101 for a WebSocket (protocol echoed) whose upgraded socket
- * goes to handler(cls, ...). Replies 400 on a bad handshake. */
-void kl_ws_accept(struct kl_req *q, const char *protocol, MHD_UpgradeHandler handler, void *cls);
+/* An upgraded connection's work, run on a thread of its own. */
+struct kl_session {
+    struct kl_task task;       /* task.fd = the upgraded socket */
+    sk_kl_server *srv;
+    struct MHD_UpgradeResponseHandle *urh;
+    char *extra;               /* bytes MHD read past the request */
+    size_t nextra;
+    void (*run)(struct kl_session *s); /* returns when done; the socket is closed after */
+    void (*free_ctx)(void *ctx);
+    void *ctx;
+};
+/* A session for q->session: run(s) with s->ctx = ctx once upgraded. */
+struct kl_session *kl_session_new(struct kl_req *q, void (*run)(struct kl_session *s),
+                                  void *ctx, void (*free_ctx)(void *ctx));
+void kl_session_free(struct kl_session *s);
+/* Replies 101 with the extra headers (name, value pairs, NULL-ended); the
+ * upgraded socket goes to q->session. */
+void kl_upgrade_reply(struct kl_req *q, const char *const *headers);
+/* Checks the WebSocket handshake and replies 101 (protocol echoed) for
+ * q->session; replies 400 on a bad handshake. */
+void kl_ws_accept(struct kl_req *q, const char *protocol);
 
 /* Server side of one WebSocket over a non-blocking socket. */
 struct kl_ws {

@@ -107,7 +107,7 @@ int sk_kl_quantity_json(const json_t *q, int scale10, int64_t *out)
 
 /* ---- expansion ----------------------------------------------------------------- */
 
-char *sk_kl_expand(const char *in, sk_kl_lookup_fn fn, void *ud, size_t max)
+char *sk_kl_expand(const char *in, sk_kl_var_fn fn, void *ud, size_t max)
 {
     sk_buf b = SK_BUF_INIT;
     size_t n = strlen(in), cp = 0;

@@ -23,9 +23,9 @@ int sk_kl_quantity_json(const json_t *q, int scale10, int64_t *out);
 /* ---- $(VAR) expansion (third_party/forked/golang/expansion) ---------------- */
 
 /* Returns the value of name, or NULL when unknown ($(name) is kept). */
-typedef const char *(*sk_kl_lookup_fn)(void *ud, const char *name);
+typedef const char *(*sk_kl_var_fn)(void *ud, const char *name);
 /* New string; NULL when the result would exceed max bytes. */
-char *sk_kl_expand(const char *in, sk_kl_lookup_fn fn, void *ud, size_t max);
+char *sk_kl_expand(const char *in, sk_kl_var_fn fn, void *ud, size_t max);
 
 /* ---- downward API ------------------------------------------------------------ */
 
@@ -64,6 +64,26 @@ json_t *sk_kl_client_get(void *ud, const char *kind, const char *ns, const char 
 /* Standard base64 (Secret.data, ConfigMap.binaryData). *out is
  * NUL-terminated (caller frees); -1 when invalid. */
 int sk_kl_base64_decode(const char *in, char **out, size_t *len);
+
+/* ---- a container's environment (spec_env.c) -------------------------------------- */
+
+typedef struct sk_kl_env sk_kl_env;
+/* makeEnvironmentVariables: service links, envFrom, env with valueFrom.
+ * lenient: a value that cannot be resolved leaves its variable unset
+ * instead of failing (subPathExpr, where only the names matter). */
+sk_kl_env *sk_kl_env_build(const struct sk_kl_spec_ctx *ctx, sk_kl_getter_fn get, void *ud,
+                           const json_t *ctr, bool lenient, sk_err *err);
+void sk_kl_env_free(sk_kl_env *e); /* NULL ok */
+/* The variables of the container config (not the image's): envFrom/env
+ * first, then service links; for $(VAR) in command, args, subPathExpr. */
+const char *sk_kl_env_lookup(void *env, const char *name);
+/* The process environment, "K=V": HOSTNAME, the image's, service links,
+ * envFrom, env, later names replacing earlier ones in place. Caller frees
+ * the strings and the array. */
+char **sk_kl_env_strings(const sk_kl_env *e, const sk_image_cfg *image, size_t *n);
+/* The pod's hostname: spec.hostname or the name (63 chars at most), the
+ * node's for hostNetwork. Caller frees. */
+char *sk_kl_pod_hostname(const json_t *pod);
 
 /* sk_kl_ctr_spec_build with another getter (tests). */
 int sk_kl_ctr_spec_build_with(const struct sk_kl_spec_ctx *ctx, sk_kl_getter_fn get, void *ud,

@@ -1,5 +1,5 @@
 # Shared helpers for end-to-end tests: a "test host" (a network namespace
-# this test creates, with one dummy interface as the node's address and
+# this test creates, with one veth pair as the node's address and
 # nothing routed out of it) runs a real `skiff server` with its node agent,
 # real crun containers and real CNI pod networking; kubectl and curl run
 # inside the same namespace. Everything is removed on exit. Root only.
@@ -44,10 +44,14 @@ trap cleanup EXIT
 
 ip netns add "$NS"
 in_ns ip link set lo up
-in_ns ip link add dummy0 type dummy
-in_ns ip addr add "$NODE_IP/24" dev dummy0
-in_ns ip link set dummy0 up
-in_ns ip route add default via 192.168.213.1 dev dummy0 onlink
+# The node's address: one end of a veth pair whose both ends stay inside the
+# test host (not every kernel here has dummy links); the default route
+# points into it, so nothing can leave the namespace.
+in_ns ip link add node0 type veth peer name node0-peer
+in_ns ip addr add "$NODE_IP/24" dev node0
+in_ns ip link set node0 up
+in_ns ip link set node0-peer up
+in_ns ip route add default via 192.168.213.1 dev node0 onlink
 
 fail() { echo "FAIL: $*" >&2; FAILS=$((FAILS+1)); }
 pass() { echo "ok: $*"; }
@@ -112,7 +116,7 @@ pod_cgroups() {
     done
     echo "$n"
 }
-veths() { in_ns ip -o link show type veth | wc -l; }
+veths() { in_ns ip -o link show type veth | grep -vc ' node0' || true; }
 
 bg() { "$@" & BG_PIDS="$BG_PIDS $!"; }
 

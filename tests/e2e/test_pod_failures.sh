@@ -135,7 +135,7 @@ log: {level: error}
 storage: {filesystem: {rootdirectory: $T/reg/data}}
 http: {addr: "127.0.0.1:$REG_PORT"}
 EOF
-bg ip netns exec "$NS" docker-registry serve "$T/reg/config.yml"
+bg sh -c "exec ip netns exec $NS docker-registry serve $T/reg/config.yml >$T/reg/log 2>&1"
 reg_up() { in_ns curl -sf "http://127.0.0.1:$REG_PORT/v2/" >/dev/null; }
 wait_for "docker-registry up" reg_up
 # Push the built-in hello image's blobs from the node's store under another name.

@@ -31,7 +31,10 @@ static const char *const applets[] = {
     "ping", "top", "vi", "mkdir", "rm", "cp", "mv", "ln", "grep", "sed", "awk", "head",
     "tail", "true", "false", "kill", "date", "df", "du", "find", "which", "nslookup",
     "printenv", "pwd", "touch", "chmod", "uname", "whoami", "netstat", "less", "more",
-    "tr", "wc", "sort", "xargs", "test", "[", "timeout", "tee", "stat", "mount", NULL};
+    "tr", "wc", "sort", "xargs", "test", "[", "timeout", "tee", "stat", "mount", "tty", "dd",
+    "yes", "seq", "expr", "basename", "dirname", "cut", "uniq", "diff", "gzip", "tar", "stty",
+    "reset", "clear", "free", "uptime", "dmesg", "pidof", "pkill", "traceroute", "ifconfig",
+    "route", "arp", "telnet", "httpd", "md5sum", "sha256sum", "base64", "od", "hexdump", NULL};
 
 struct builtin_spec {
     const char *ref;
@@ -241,7 +244,10 @@ static int store_image(sk_image_store *s, const struct builtin_spec *sp, const c
 
 const char *const *sk_image_builtin_refs(void)
 {
-    static const char *const refs[] = {specs[0].ref, specs[1].ref, specs[2].ref, NULL};
+    /* the names of specs[], in order (a test checks they agree) */
+    static const char *const refs[] = {"gcr.io/google-samples/kubernetes-bootcamp:v1",
+                                       "jocatalin/kubernetes-bootcamp:v2",
+                                       "registry.k8s.io/e2e-test-images/agnhost:2.39", NULL};
     return refs;
 }
 
