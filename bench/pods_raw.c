@@ -23,6 +23,7 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,6 +129,7 @@ struct raw_opts {
     const char *args[RAW_MAX_ARGS + 1];
     int nargs, reps, port;
     double timeout;
+    int batch, parallel; /* --batch N: N containers at once over P threads */
 };
 
 /* Runs argv with stdout and stderr to log (append); returns the exit
@@ -239,8 +241,9 @@ static int wait_serving(const struct raw_opts *o, const char *pidfile, double de
     return rc;
 }
 
-/* One rep; fills t[0..2] = mount, started, serving (ms from the start). */
-static int raw_once(const struct raw_opts *o, json_t *spec, int i, double t[3])
+/* Starts container i and waits until it serves; fills t[0..2] = mount,
+ * started, serving (ms from t0, or from its own start when t0 is 0). */
+static int raw_start(const struct raw_opts *o, json_t *spec, int i, double t0_batch, double t[3])
 {
     char b[4096], p[4300], id[64], opts[8192], log[4300], pidf[4300];
     snprintf(id, sizeof id, "pods-bench-raw-%ld-%d", (long)getpid(), i);
@@ -266,7 +269,7 @@ static int raw_once(const struct raw_opts *o, json_t *spec, int i, double t[3])
         return -1;
     }
     snprintf(p, sizeof p, "%s/rootfs", b);
-    double t0 = now();
+    double t0 = t0_batch > 0 ? t0_batch : now();
     if (mount("overlay", p, "overlay", 0, opts) < 0) {
         fprintf(stderr, "bench_pods_load raw: mount overlay: %s\n", strerror(errno));
         return -1;
@@ -277,13 +280,81 @@ static int raw_once(const struct raw_opts *o, json_t *spec, int i, double t[3])
     int rc = spawn(run, NULL, log);
     t[1] = (now() - t0) * 1e3;
     if (rc != 0) fprintf(stderr, "bench_pods_load raw: crun run exited %d (see %s)\n", rc, log);
-    else if (wait_serving(o, pidf, t0 + o->timeout) < 0) rc = -1;
+    else if (wait_serving(o, pidf, now() + o->timeout) < 0) rc = -1;
     t[2] = (now() - t0) * 1e3;
+    return rc == 0 ? 0 : -1;
+}
+
+static void raw_stop(const struct raw_opts *o, int i)
+{
+    char b[4096], p[4300], id[64], log[4300];
+    snprintf(id, sizeof id, "pods-bench-raw-%ld-%d", (long)getpid(), i);
+    snprintf(b, sizeof b, "%s/b%d", o->dir, i);
+    snprintf(log, sizeof log, "%s/crun.log", o->dir);
     const char *del[] = {o->crun, "--root", o->root, "delete", "-f", id, NULL};
     spawn(del, NULL, log);
+    snprintf(p, sizeof p, "%s/rootfs", b);
     umount2(p, MNT_DETACH);
     rm_rf(b);
-    return rc == 0 ? 0 : -1;
+}
+
+static int raw_once(const struct raw_opts *o, json_t *spec, int i, double t[3])
+{
+    int rc = raw_start(o, spec, i, 0, t);
+    raw_stop(o, i);
+    return rc;
+}
+
+/* ---- batch: the floor for N pods started at once ------------------------------ */
+
+struct batch {
+    const struct raw_opts *o;
+    const json_t *spec;
+    double t0;
+    pthread_mutex_t mu;
+    int next, failed;
+    double *serve;
+};
+
+static void *batch_worker(void *arg)
+{
+    struct batch *bt = arg;
+    for (;;) {
+        pthread_mutex_lock(&bt->mu);
+        int i = bt->next < bt->o->batch ? bt->next++ : -1;
+        pthread_mutex_unlock(&bt->mu);
+        if (i < 0) return NULL;
+        json_t *spec = json_deep_copy(bt->spec);
+        double t[3];
+        int rc = raw_start(bt->o, spec, 1000 + i, bt->t0, t);
+        json_decref(spec);
+        pthread_mutex_lock(&bt->mu);
+        if (rc < 0) bt->failed++;
+        bt->serve[i] = t[2];
+        pthread_mutex_unlock(&bt->mu);
+    }
+}
+
+/* N containers over P threads, all kept running until the last serves
+ * (as N pods are), then removed. Prints p50/p99/total from the batch start. */
+static int raw_batch(const struct raw_opts *o, const json_t *spec)
+{
+    struct batch bt = {.o = o, .spec = spec, .t0 = now(),
+                       .serve = calloc((size_t)o->batch, sizeof(double))};
+    pthread_mutex_init(&bt.mu, NULL);
+    pthread_t th[64];
+    int np = o->parallel < 1 ? 1 : o->parallel > 64 ? 64 : o->parallel;
+    for (int i = 0; i < np; i++) pthread_create(&th[i], NULL, batch_worker, &bt);
+    for (int i = 0; i < np; i++) pthread_join(th[i], NULL);
+    double total = (now() - bt.t0) * 1e3;
+    for (int i = 0; i < o->batch; i++) raw_stop(o, 1000 + i);
+    qsort(bt.serve, (size_t)o->batch, sizeof(double), cmp_double);
+    printf("raw_batch_n %d\nraw_batch_parallel %d\nraw_batch_failed %d\nraw_batch_p50_ms %.1f\n"
+           "raw_batch_p99_ms %.1f\nraw_batch_total_ms %.1f\n", o->batch, np, bt.failed,
+           pct(bt.serve, (size_t)o->batch, 0.5), pct(bt.serve, (size_t)o->batch, 0.99), total);
+    free(bt.serve);
+    pthread_mutex_destroy(&bt.mu);
+    return bt.failed ? -1 : 0;
 }
 
 /* crun removes the leaf cgroup, never its parents. */
@@ -306,6 +377,7 @@ static int parse_raw(int argc, char **argv, struct raw_opts *o)
         {"lower", 1, 0, 'l'}, {"dir", 1, 0, 'd'},    {"crun", 1, 0, 'c'},
         {"root", 1, 0, 'r'},  {"cgroup", 1, 0, 'g'}, {"arg", 1, 0, 'a'},
         {"reps", 1, 0, 'n'},  {"port", 1, 0, 'p'},   {"timeout", 1, 0, 't'},
+        {"batch", 1, 0, 'B'}, {"parallel", 1, 0, 'P'},
         {0, 0, 0, 0},
     };
     int ch;
@@ -323,11 +395,14 @@ static int parse_raw(int argc, char **argv, struct raw_opts *o)
         case 'n': o->reps = (int)strtol(optarg, NULL, 10); break;
         case 'p': o->port = (int)strtol(optarg, NULL, 10); break;
         case 't': o->timeout = strtod(optarg, NULL); break;
+        case 'B': o->batch = (int)strtol(optarg, NULL, 10); break;
+        case 'P': o->parallel = (int)strtol(optarg, NULL, 10); break;
         default: return -1;
         }
     }
     if (!o->lower || !o->dir || !o->root || !o->nargs || o->reps < 1 || o->reps > RAW_MAX_REPS ||
-        o->port < 1 || o->port > 65535 || o->timeout <= 0 || o->cgroup[0] != '/')
+        o->port < 1 || o->port > 65535 || o->timeout <= 0 || o->cgroup[0] != '/' ||
+        o->batch < 0 || o->batch > 10000)
         return -1;
     return 0;
 }
@@ -345,7 +420,7 @@ int pods_raw_main(int argc, char **argv)
     if (parse_raw(argc, argv, &o) < 0) {
         fprintf(stderr, "usage: bench_pods_load raw --lower L1:L2 --dir DIR --root CRUN_ROOT\n"
                         "  --arg A [--arg B ...] [--reps N] [--port P] [--crun PATH]\n"
-                        "  [--cgroup /PARENT] [--timeout S]\n");
+                        "  [--cgroup /PARENT] [--timeout S] [--batch N --parallel P]\n");
         return 2;
     }
     json_t *spec = make_spec(&o);
@@ -362,6 +437,7 @@ int pods_raw_main(int argc, char **argv)
                 i, t[0], t[1], t[2]);
         n++;
     }
+    if (rc == 0 && o.batch > 0 && raw_batch(&o, spec) < 0) rc = 1;
     json_decref(spec);
     rm_cgroup_parent(o.cgroup);
     if (!n) return 1;

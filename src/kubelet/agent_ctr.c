@@ -413,7 +413,9 @@ static void after_start(sk_agent *a, struct sk_ag_pod *p, struct sk_ag_ctr *c, c
     snprintf(in.hash, sizeof in.hash, "%s", s->hash);
     snprintf(c->image_id, sizeof c->image_id, "%s", s->icfg->repo_digest ? s->icfg->repo_digest : s->icfg->id);
     set_wait(c, NULL, NULL);
-    c->ready = c->started = false;
+    /* Without probes a running container is started and ready at once, so
+     * the first status write already says Ready (no second round trip). */
+    c->ready = c->started = !has_probes(spec);
     c->probe_msg[0] = 0;
     c->retry_at = 0;
     publish(a, c, &in);
@@ -491,12 +493,18 @@ bool sk_ag_ctr_start(sk_agent *a, struct sk_ag_pod *p, struct sk_ag_ctr *c, cons
     built.cfg.user_data = s.udata;
     sk_ag_ctr_retire(a, p, c);
     ref = sk_ag_event_ref(pod);
-    if (runtime_create(a, &built.cfg, &err) < 0) {
+    int64_t t0 = sk_now_ms();
+    int crc = runtime_create(a, &built.cfg, &err);
+    sk_log(SK_DEBUG, "agent", "pod %s: container %s created in %lld ms", p->key, c->name, (long long)(sk_now_ms() - t0));
+    if (crc < 0) {
         start_failed(a, p, c, pod, NULL, restart, s.hash, err.msg);
         goto out;
     }
     sk_event(a->rec, ref, "Normal", "Created", "Created container %s", c->name);
-    if (sk_rt_container_start(a->rt, s.id, &err) < 0) {
+    t0 = sk_now_ms();
+    int src = sk_rt_container_start(a->rt, s.id, &err);
+    sk_log(SK_DEBUG, "agent", "pod %s: container %s started in %lld ms", p->key, c->name, (long long)(sk_now_ms() - t0));
+    if (src < 0) {
         sk_err e = SK_ERR_INIT;
         if (sk_rt_container_remove(a->rt, s.id, &e) < 0) sk_err_clear(&e);
         start_failed(a, p, c, pod, s.id, restart, s.hash, err.msg);

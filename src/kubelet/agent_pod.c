@@ -240,7 +240,9 @@ static int ensure_sandbox(sk_agent *a, struct sk_ag_pod *p, const json_t *pod)
         .sysctls = sysctls, .n_sysctls = ns, .user_data = udata};
     struct sk_rt_sandbox_info info = {0};
     sk_err err = SK_ERR_INIT;
+    int64_t t0 = sk_now_ms();
     int rc = sk_rt_sandbox_create(a->rt, &cfg, &info, &err);
+    sk_log(SK_DEBUG, "agent", "pod %s: sandbox in %lld ms", p->key, (long long)(sk_now_ms() - t0));
     if (rc < 0 && err.code == SK_EEXIST) { /* half-made by a crashed agent */
         sk_err_clear(&err);
         if (sk_rt_sandbox_remove(a->rt, p->uid, &err) == 0) rc = sk_rt_sandbox_create(a->rt, &cfg, &info, &err);
@@ -278,12 +280,15 @@ static int attach_net(sk_agent *a, struct sk_ag_pod *p, const json_t *pod)
             np++;
         }
     }
+    /* the runtime's sandboxes bring lo up themselves */
     struct sk_net_pod_opts opts = {.k8s_namespace = p->ns, .k8s_name = p->name, .k8s_uid = p->uid,
-                                   .ports = ports, .n_ports = np};
+                                   .ports = ports, .n_ports = np, .lo_up = true};
     struct sk_net_result res;
     sk_err err = SK_ERR_INIT;
     sk_net *net = sk_ag_net(a);
+    int64_t t0 = sk_now_ms();
     int rc = sk_net_pod_add(net, p->sandbox_id, p->netns, &opts, &res, &err);
+    sk_log(SK_DEBUG, "agent", "pod %s: CNI ADD in %lld ms", p->key, (long long)(sk_now_ms() - t0));
     if (rc < 0 && err.code == SK_EEXIST) {
         sk_err_clear(&err);
         rc = sk_net_pod_result(net, p->sandbox_id, &res, &err);

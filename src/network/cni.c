@@ -274,6 +274,7 @@ struct attach {        /* what one pod's plugin calls share */
     const char *args;
     const json_t *list;  /* conflist */
     const json_t *ports; /* runtimeConfig.portMappings */
+    bool no_loopback;    /* lo was up already: the loopback plugin is not run */
 };
 
 static int run_one(const sk_net *n, const struct attach *a, const char *cmd, const json_t *plugin,
@@ -327,7 +328,7 @@ static int teardown(const sk_net *n, const struct attach *a, const json_t *prev,
         }
     }
     /* Without a netns there is no lo to reset, and nothing else to free. */
-    if (*a->netns) {
+    if (*a->netns && !a->no_loopback) {
         sk_err e = SK_ERR_INIT;
         if (loopback(n, a, "DEL", &e) < 0 && rc == 0) {
             if (err) *err = e;
@@ -349,13 +350,14 @@ static void attach_from_cache(struct attach *a, const char *id, const json_t *ca
     a->args = sk_json_str(cache, "cniArgs");
     a->list = json_object_get(cache, "config");
     a->ports = json_object_get(cache, "portMappings");
+    a->no_loopback = json_is_true(json_object_get(cache, "skiffNoLoopback"));
 }
 
 static int chain_add(const sk_net *n, const struct attach *a, json_t **result, sk_err *err)
 {
     const json_t *plugins = plugins_of(a->list, err);
     if (!plugins) return -1;
-    if (loopback(n, a, "ADD", err) < 0) return -1;
+    if (!a->no_loopback && loopback(n, a, "ADD", err) < 0) return -1;
     json_t *prev = NULL;
     for (size_t i = 0; i < json_array_size(plugins); i++) {
         json_t *res = NULL;
@@ -405,11 +407,22 @@ int sk_net_pod_add(sk_net *n, const char *pod_id, const char *netns_path,
     _sk_json_ json_t *ports = args ? build_ports(opts, err) : NULL;
     if (!ports || clear_stale(n, pod_id, err) < 0) return -1;
 
-    /* A private copy of the config: other threads read n->conflist. */
-    _sk_json_ json_t *cache = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:O}", "kind",
+    /* A private copy of the config: other threads read n->conflist. Each
+     * plugin is a process start (tens of ms under load), so a pod without
+     * hostPorts skips portmap, which would do nothing for it; the cached
+     * copy makes DEL and CHECK replay exactly this chain. */
+    json_t *conf = json_deep_copy(n->conflist);
+    if (json_array_size(ports) == 0) {
+        json_t *pl = json_object_get(conf, "plugins");
+        for (size_t i = json_array_size(pl); i-- > 0;)
+            if (!strcmp(sk_json_str(json_array_get(pl, i), "type") ?: "", "portmap"))
+                json_array_remove(pl, i);
+    }
+    _sk_json_ json_t *cache = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:O, s:b}", "kind",
                                         "cniCacheV1", "containerId", pod_id, "ifName", "eth0",
                                         "networkName", n->name, "netns", netns_path, "cniArgs", args,
-                                        "config", json_deep_copy(n->conflist), "portMappings", ports);
+                                        "config", conf, "portMappings", ports, "skiffNoLoopback",
+                                        opts && opts->lo_up);
     if (cache_store(n, pod_id, cache, err) < 0) return sk_err_wrap(err, "pod %s", pod_id);
     struct attach a;
     attach_from_cache(&a, pod_id, cache, netns_path);

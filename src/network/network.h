@@ -61,6 +61,8 @@ struct sk_net_pod_opts { /* every field optional; all borrowed for the call */
     const char *k8s_uid;              /* -> CNI_ARGS K8S_POD_UID */
     const struct sk_net_port *ports;  /* hostPort mappings, -> runtimeConfig.portMappings */
     size_t n_ports;
+    bool lo_up;                       /* lo is up already (sk_rt sandboxes): skip the
+                                       * loopback plugin, a process start saved */
 };
 
 /* Plain values: nothing to free. Addresses without prefix length. */

@@ -1,7 +1,8 @@
 #!/bin/sh
 # kill -9 of the node (server + agent) while 10 pods run: containers keep
 # running; the restarted agent adopts them (exactly 10 containers, no
-# duplicates, restart counts unchanged), and pods keep serving.
+# duplicates, restart counts unchanged), and pods keep serving; after a
+# clean stop, `skiff cleanup` removes everything.
 . "$(dirname "$0")/lib.sh"
 
 start_server
@@ -33,11 +34,13 @@ WAIT_SECS=20 wait_for "deployment still 10 ready" ten
 expect_match "$(kc logs "$(pod_of app=web)")" 'Kubernetes Bootcamp App Started At' "logs of an adopted container"
 expect_match "$(kc exec "$(pod_of app=web)" -- hostname)" '^web-' "exec into an adopted container"
 
-kc delete deploy web >/dev/null
-gone() { [ -z "$(kc get pods -o name)" ]; }
-wait_for "pods deleted" gone
-empty() { [ "$(rt_containers)" = 0 ] && [ "$(rt_sandboxes)" = 0 ] && [ "$(netns_pins)" = 0 ] &&
-          [ "$(ip_leases)" = 0 ] && [ "$(veths)" = 0 ] && [ "$(pod_cgroups)" = 0 ]; }
-WAIT_SECS=20 wait_for "nothing left behind" empty ||
-    echo "containers=$(rt_containers) sandboxes=$(rt_sandboxes) netns=$(netns_pins) leases=$(ip_leases) veths=$(veths) cgroups=$(pod_cgroups)" >&2
+# A stopped agent leaves its pods running on purpose; `skiff cleanup`
+# removes them with their networks (uninstall).
+stop_server
+expect_eq "$(rt_containers)" 10 "a clean stop leaves the pods running"
+node_exec "$SKIFF" cleanup --data-dir "$T/data" --cgroup-parent "$CGP" >"$T/cleanup.log" 2>&1 ||
+    fail "skiff cleanup: $(cat "$T/cleanup.log")"
+expect_match "$(cat "$T/cleanup.log")" 'removed 10 pod network attachment' "cleanup releases 10 pod networks"
+expect_eq "containers=$(rt_containers) sandboxes=$(rt_sandboxes) netns=$(netns_pins) leases=$(ip_leases) veths=$(veths) cgroups=$(pod_cgroups)" \
+    "containers=0 sandboxes=0 netns=0 leases=0 veths=0 cgroups=0" "skiff cleanup leaves nothing behind"
 finish

@@ -5,6 +5,7 @@
 #include "runtime/image/image_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -51,6 +52,13 @@ int sk_image_layers(sk_image_store *s, const char *ref, char ***dirs, sk_err *er
     for (size_t i = 0; i < img.m.n_layers && rc == 0; i++) {
         v[i] = layer_dir(s, img.diff_ids[i]);
         struct stat st;
+        if (stat(v[i], &st) == 0 && S_ISDIR(st.st_mode)) continue;
+        /* One unpacker per layer: pods of a new image start together, and
+         * a dozen concurrent extractions of the same layer cost a dozen
+         * times the file creations. The others wait, then find it done. */
+        _sk_free_ char *lock = sk_printf("%s/.%.64s.lock", s->layers, img.diff_ids[i] + 7);
+        _sk_close_ int lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (lfd >= 0) while (flock(lfd, LOCK_EX) < 0 && errno == EINTR) {}
         if (stat(v[i], &st) == 0 && S_ISDIR(st.st_mode)) continue;
         rc = unpack_layer(s, img.m.layers[i].digest, img.diff_ids[i], v[i], err);
     }
