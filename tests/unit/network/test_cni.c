@@ -257,13 +257,24 @@ static int test_fake_chain(const char *dir)
 
     /* A failing plugin: error names it, the partial attachment is undone. */
     write_exec(dir, "fail-portmap-ADD", "");
-    CHECK(sk_net_pod_add(n, "pod-b", self_ns, NULL, &r, &err) < 0);
+    CHECK(sk_net_pod_add(n, "pod-b", self_ns, &o, &r, &err) < 0);
     CHECK(strstr(err.msg, "cni portmap ADD failed: boom: fake (code 7)") != NULL);
     CHECK(strstr(err.msg, "pod pod-b") != NULL);
     free(calls);
     calls = slurp(dir, "calls");
     CHECK(strstr(calls, "portmap DEL eth0 pod-b\nbridge DEL eth0 pod-b\nloopback DEL lo pod-b\n"));
     CHECK(!exists_in(data, "cni/results/pod-b"));
+
+    /* No hostPorts and lo already up: only the bridge runs, ADD and DEL. */
+    _sk_free_ char *failer = sk_printf("%s/fail-portmap-ADD", dir);
+    unlink(failer);
+    write_exec(dir, "calls", "");
+    struct sk_net_pod_opts plain = {.lo_up = true};
+    CHECK(sk_net_pod_add(n, "pod-d", self_ns, &plain, &r, &err) == 0);
+    CHECK(sk_net_pod_del(n, "pod-d", NULL, &err) == 0);
+    free(calls);
+    calls = slurp(dir, "calls");
+    CHECK_STR(calls, "bridge ADD eth0 pod-d\nbridge DEL eth0 pod-d\n");
 
     /* Bad inputs. */
     CHECK(sk_net_pod_add(n, "../x", self_ns, NULL, &r, &err) < 0 && err.code == SK_EINVALID);
