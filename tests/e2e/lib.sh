@@ -116,6 +116,14 @@ pod_cgroups() {
     done
     echo "$n"
 }
+# Mounts the agent made for pods (overlay rootfs, namespace pins, volumes),
+# seen from its own mount namespace.
+agent_mounts() {
+    mnt="$T/data/agent/runtime/ns/mnt"
+    [ -e "$mnt" ] || { echo 0; return; }
+    nsenter --mount="$mnt" cat /proc/self/mounts 2>/dev/null |
+        grep -cE " $T/data/agent/(runtime/containers|runtime/pods|pods|netns)/" || true
+}
 veths() { in_ns ip -o link show type veth | grep -vc ' node0' || true; }
 
 bg() { "$@" & BG_PIDS="$BG_PIDS $!"; }

@@ -54,8 +54,16 @@ EOF
 crashloop() { kc get pod crasher -o jsonpath='{.status.containerStatuses[0].state.waiting.reason}' | grep -q CrashLoopBackOff; }
 wait_for "crasher goes to CrashLoopBackOff" crashloop
 restarts() { kc get pod crasher -o jsonpath='{.status.containerStatuses[0].restartCount}'; }
-two() { [ "$(restarts)" -ge 2 ]; }
+# The back-off doubles: the waiting message names 10s, then 20s.
+BACKOFFS=""
+two() {
+    m=$(kc get pod crasher -o jsonpath='{.status.containerStatuses[0].state.waiting.message}')
+    b=$(printf '%s' "$m" | sed -n 's/^back-off \([0-9]*s\) restarting failed container.*/\1/p')
+    case " $BACKOFFS " in *" $b "*) ;; *) [ -n "$b" ] && BACKOFFS="$BACKOFFS $b" ;; esac
+    [ "$(restarts)" -ge 2 ] && case "$BACKOFFS" in *20s*) true ;; *) false ;; esac
+}
 WAIT_SECS=60 wait_for "crasher restarted twice" two
+expect_eq "$BACKOFFS" " 10s 20s" "restart delays grow: 10s, then 20s"
 expect_match "$(kc get pod crasher -o jsonpath='{.status.containerStatuses[0].lastState.terminated.exitCode} {.status.containerStatuses[0].lastState.terminated.reason}')" \
     '^1 Error$' "lastState.terminated: exit 1, Error"
 expect_match "$(kc get pod crasher)" 'crasher +0/1 +(CrashLoopBackOff|Error) +[0-9]' "kubectl get pod shows the crash loop"
