@@ -13,6 +13,8 @@ static const struct {
     {"agent", sk_cmd_agent, "run a node agent (--hollow: simulated nodes)"},
     {"controller-manager", sk_cmd_controller_manager, "run only the controllers against a server"},
     {"image", sk_cmd_image, "manage node images (load, ls, rm, pull)"},
+    {"ip", sk_cmd_ip, "print the node address NodePort services answer on"},
+    {"service", sk_cmd_service, "print the URLs of a NodePort or LoadBalancer service"},
     {"cleanup", sk_cmd_cleanup, "remove the containers and pod networks a node agent left"},
     {"version", sk_cmd_version, "print the version"},
 };

@@ -278,12 +278,20 @@ static void on_pod_update(void *ud, const json_t *old, const json_t *cur)
     (void)old;
     on_pod(ud, cur);
 }
-static void on_node(void *ud, const json_t *node) { sk_ag_node_seen(ud, node); }
+/* Every node: our own drives registration and the pod network, the others
+ * the routes to their pods. */
+static void on_node(void *ud, const json_t *node)
+{
+    sk_agent *a = ud;
+    if (!strcmp(sk_json_path_str(node, "metadata.name") ?: "", a->node_name)) sk_ag_node_seen(a, node);
+    else sk_ag_route_node(a, node, false);
+}
 static void on_node_update(void *ud, const json_t *old, const json_t *cur)
 {
     (void)old;
-    sk_ag_node_seen(ud, cur);
+    on_node(ud, cur);
 }
+static void on_node_delete(void *ud, const json_t *node) { sk_ag_route_node(ud, node, true); }
 
 /* managedFields are never read here and are the bulk of a pod. */
 static json_t *trim_pod(void *ud, const json_t *pod)
@@ -351,6 +359,8 @@ sk_agent *sk_agent_new(const struct sk_agent_config *cfg, sk_err *err)
     a->services_res = sk_resource_find("", "v1", "services");
     pthread_mutex_init(&a->mu, NULL);
     pthread_mutex_init(&a->watch_mu, NULL);
+    pthread_mutex_init(&a->routes_mu, NULL);
+    a->routes = json_object();
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -369,13 +379,13 @@ sk_agent *sk_agent_new(const struct sk_agent_config *cfg, sk_err *err)
     a->rec = sk_recorder_new(a->client, "kubelet", a->node_name);
     a->q = sk_workqueue_new();
     _sk_free_ char *pod_fs = sk_printf("spec.nodeName=%s", a->node_name);
-    _sk_free_ char *node_fs = sk_printf("metadata.name=%s", a->node_name);
     a->pods_inf = sk_informer_new(a->client, a->pods_res, NULL, NULL, pod_fs, 0);
     sk_informer_set_transform(a->pods_inf, trim_pod, NULL);
     sk_informer_add_handlers(a->pods_inf, &(struct sk_informer_handlers){on_pod, on_pod_update, on_pod, a});
     a->svc_inf = sk_informer_new(a->client, a->services_res, NULL, NULL, NULL, 0);
-    a->node_inf = sk_informer_new(a->client, a->nodes_res, NULL, NULL, node_fs, 0);
-    sk_informer_add_handlers(a->node_inf, &(struct sk_informer_handlers){on_node, on_node_update, NULL, a});
+    a->node_inf = sk_informer_new(a->client, a->nodes_res, NULL, NULL, NULL, 0);
+    sk_informer_add_handlers(a->node_inf,
+                             &(struct sk_informer_handlers){on_node, on_node_update, on_node_delete, a});
     return a;
 }
 
@@ -494,6 +504,8 @@ void sk_agent_free(sk_agent *a)
     for (size_t i = 0; i < SK_ARRAY_LEN(strs); i++) free(strs[i]);
     pthread_mutex_destroy(&a->mu);
     pthread_mutex_destroy(&a->watch_mu);
+    pthread_mutex_destroy(&a->routes_mu);
+    json_decref(a->routes);
     pthread_cond_destroy(&a->cond);
     free(a);
 }

@@ -185,6 +185,8 @@ struct sk_agent {
     pthread_t node_thread;
     bool node_thread_started;
     struct sk_ag_node *node; /* agent_node.c's state */
+    pthread_mutex_t routes_mu; /* agent_routes.c: node name -> "cidr via ip" */
+    json_t *routes;
 
     /* exit watcher (agent.c) */
     int epfd, wakefd;
@@ -220,6 +222,8 @@ void sk_ag_node_free(sk_agent *a);
 const char *sk_ag_node_ip(sk_agent *a); /* InternalIP */
 /* Called on node informer events: creates the pod network once spec.podCIDR is set. */
 void sk_ag_node_seen(sk_agent *a, const json_t *node);
+/* agent_routes.c: keeps the route to another node's podCIDR (own node ignored). */
+void sk_ag_route_node(sk_agent *a, const json_t *node, bool deleted);
 
 /* ---- agent_pod.c --------------------------------------------------------------- */
 

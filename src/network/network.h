@@ -123,4 +123,15 @@ bool sk_net_netns_exists(const char *path);
  * or fork without knowing they inherit the netns. */
 int sk_net_netns_run(const char *path, int (*fn)(void *arg), void *arg, sk_err *err);
 
+/* ---- routes between nodes (routes.c) ------------------------------------------- */
+
+/* Adds or replaces the route "cidr via gateway" (IPv4 or IPv6) in the main
+ * table of netns_path (NULL = the caller's netns), marked as skiff's
+ * (protocol 0xb1). Another node's podCIDR via its address: with nodes on
+ * one L2 segment, that is the whole inter-node pod network. */
+int sk_net_route_replace(const char *cidr, const char *gateway, const char *netns_path,
+                         sk_err *err) SK_MUST_CHECK;
+/* Deletes skiff's route to cidr; 0 if there is none. */
+int sk_net_route_delete(const char *cidr, const char *netns_path, sk_err *err) SK_MUST_CHECK;
+
 #endif
