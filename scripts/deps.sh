@@ -8,7 +8,7 @@ libmicrohttpd-dev libjansson-dev libyaml-dev libsqlite3-dev libgnutls28-dev \
 libcurl4-gnutls-dev libwslay-dev zlib1g-dev \
 sqlite3 curl ca-certificates etcd-server etcd-client procps psmisc iproute2 \
 libarchive-dev libseccomp-dev libnftables-dev nftables crun containernetworking-plugins \
-docker-registry busybox-static bash-static wrk jq openssl bsdutils"
+docker-registry busybox-static bash-static wrk jq openssl bsdutils libldns-dev"
 
 missing=""
 for p in $PKGS; do
