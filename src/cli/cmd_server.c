@@ -6,6 +6,7 @@
 #include "controllers/controllers.h"
 #include "kubelet/kubelet.h"
 #include "scheduler/scheduler.h"
+#include "network/network.h"
 #include "pki/pki.h"
 #include "store/store.h"
 
@@ -30,6 +31,7 @@ struct server_opts {
     bool leader_elect;
     bool disable_scheduler;
     struct sk_cli_node_opts node;
+    const char *advertise;
 };
 
 static void usage(FILE *f)
@@ -37,7 +39,10 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: skiff server [flags]\n"
             "  --data-dir DIR            state directory (default /var/lib/skiff)\n"
-            "  --bind-address ADDR       address to serve on (default 127.0.0.1)\n"
+            "  --bind-address ADDR       address to serve on (default 0.0.0.0: pods and other\n"
+            "                            nodes reach the API at the node address)\n"
+            "  --advertise-address ADDR  the API server's address for pods and nodes\n"
+            "                            (default: the node address)\n"
             "  --port N                  HTTPS port (default 6443)\n"
             "  --write-kubeconfig PATH   admin kubeconfig (default DIR/kubeconfig)\n"
             "  --disable-agent           do not run the node agent in this process\n"
@@ -98,7 +103,7 @@ static int parse_opts(int argc, char **argv, struct server_opts *o)
 {
     enum { O_DATA = 1000, O_BIND, O_PORT, O_KCFG, O_NOAGENT, O_KREV, O_KSEC, O_CINT, O_DISCTL,
            O_CCIDR, O_SCIDR, O_GRACE, O_HOLLOW, O_HDELAY, O_LEADER, O_NOSCHED, O_NNAME,
-           O_NIP, O_APORT, O_CGP, O_NOBUILTIN, O_SAMPLES };
+           O_NIP, O_APORT, O_CGP, O_NOBUILTIN, O_SAMPLES, O_ADV };
     static const struct option opts[] = {
         {"data-dir", required_argument, 0, O_DATA},
         {"bind-address", required_argument, 0, O_BIND},
@@ -117,6 +122,7 @@ static int parse_opts(int argc, char **argv, struct server_opts *o)
         {"leader-elect", optional_argument, 0, O_LEADER},
         {"disable-scheduler", no_argument, 0, O_NOSCHED},
         {"node-name", required_argument, 0, O_NNAME},
+        {"advertise-address", required_argument, 0, O_ADV},
         {"node-ip", required_argument, 0, O_NIP},
         {"agent-port", required_argument, 0, O_APORT},
         {"cgroup-parent", required_argument, 0, O_CGP},
@@ -151,6 +157,7 @@ static int parse_opts(int argc, char **argv, struct server_opts *o)
         case O_DISCTL: o->disable_controllers = optarg; break;
         case O_NOSCHED: o->disable_scheduler = true; break;
         case O_NNAME: o->node.node_name = optarg; break;
+        case O_ADV: o->advertise = optarg; break;
         case O_NIP: o->node.node_ip = optarg; break;
         case O_APORT:
             if (parse_int("--agent-port", optarg, 0, 65535, &v) < 0) return -1;
@@ -209,7 +216,7 @@ int sk_cmd_server(int argc, char **argv)
 {
     _sk_free_ char *identity = NULL, *local = NULL;
     _sk_free_ char *url = NULL, *p_ca = NULL, *p_cert = NULL, *p_key = NULL, *p_acert = NULL, *p_akey = NULL;
-    struct server_opts o = {.data_dir = "/var/lib/skiff", .bind = "127.0.0.1", .port = 6443,
+    struct server_opts o = {.data_dir = "/var/lib/skiff", .bind = "0.0.0.0", .port = 6443,
                             .keep_revisions = 10000, .keep_seconds = 300,
                             .compact_interval_ms = 60000, .cluster_cidr = "10.244.0.0/16",
                             .service_cidr = "10.96.0.0/12", .node_grace_ms = 50000,
@@ -269,7 +276,17 @@ int sk_cmd_server(int argc, char **argv)
     st = sk_store_open(&sc, &err);
     if (!st) goto out;
 
-    const char *sans[] = {"localhost", "127.0.0.1", o.bind, "kubernetes", "kubernetes.default",
+    /* Pods (through the kubernetes Service) and other nodes use the node's
+     * address: it is the advertised address and a SAN of the certificate. */
+    char detected[64];
+    const bool wildcard = !strcmp(o.bind, "0.0.0.0") || !strcmp(o.bind, "::");
+    if (!o.advertise) {
+        if (!wildcard && strcmp(o.bind, "127.0.0.1")) snprintf(detected, sizeof detected, "%s", o.bind);
+        else if (o.node.node_ip) snprintf(detected, sizeof detected, "%s", o.node.node_ip);
+        else sk_net_node_ip(NULL, "cni0", detected, sizeof detected);
+        o.advertise = detected;
+    }
+    const char *sans[] = {"localhost", "127.0.0.1", o.bind, o.advertise, "kubernetes", "kubernetes.default",
                           "kubernetes.default.svc", "kubernetes.default.svc.cluster.local",
                           "10.96.0.1"};
     size_t nsans = SK_ARRAY_LEN(sans);
@@ -312,6 +329,7 @@ int sk_cmd_server(int argc, char **argv)
                                      .kubelet_client_key_pem = kl_key,
                                      .key_pem = key, .ca_pem = ca, .token_file = tokens,
                                      .service_cidr = o.service_cidr,
+                                     .advertise_address = o.advertise,
                                      .git_version = SKIFF_GIT_VERSION,
                                      .major = SKIFF_VERSION_MAJOR, .minor = SKIFF_VERSION_MINOR};
     api = sk_apiserver_new(&ac, st, &err);

@@ -81,63 +81,10 @@ static long long meminfo_ki(void)
     return kb;
 }
 
-struct ip_query {
-    char ip[64];
-    const char *bridge; /* the pod bridge's address is no node address */
-};
-
-static int route_source(void *arg)
-{
-    char *out = ((struct ip_query *)arg)->ip;
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return -1;
-    struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = htons(53)};
-    inet_pton(AF_INET, "1.1.1.1", &dst.sin_addr); /* no packet is sent: connect only routes */
-    struct sockaddr_in src;
-    socklen_t len = sizeof src;
-    int rc = -1;
-    if (connect(fd, (struct sockaddr *)&dst, sizeof dst) == 0 &&
-        getsockname(fd, (struct sockaddr *)&src, &len) == 0 && src.sin_addr.s_addr != 0 &&
-        inet_ntop(AF_INET, &src.sin_addr, out, 64))
-        rc = 0;
-    close(fd);
-    return rc;
-}
-
-static int first_global(void *arg)
-{
-    struct ip_query *q = arg;
-    char *out = q->ip;
-    struct ifaddrs *ifs = NULL;
-    if (getifaddrs(&ifs) < 0) return -1;
-    int rc = -1;
-    for (struct ifaddrs *i = ifs; i && rc < 0; i = i->ifa_next) {
-        if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET) continue;
-        if (i->ifa_name && q->bridge && !strcmp(i->ifa_name, q->bridge)) continue;
-        uint32_t v = ntohl(((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr);
-        if ((v >> 24) == 127 || (v >> 16) == 0xa9fe) continue; /* loopback, link-local */
-        if (inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, out, 64)) rc = 0;
-    }
-    freeifaddrs(ifs);
-    return rc;
-}
-
-static int in_node_netns(sk_agent *a, int (*fn)(void *), struct ip_query *out)
-{
-    if (!a->node_netns) return fn(out);
-    sk_err e = SK_ERR_INIT;
-    int rc = sk_net_netns_run(a->node_netns, fn, out, &e);
-    sk_err_clear(&e);
-    return rc;
-}
-
 static void gather_facts(sk_agent *a, struct sk_ag_node *n)
 {
-    struct ip_query q = {.bridge = a->cni_bridge};
-    if (a->node_ip) snprintf(q.ip, sizeof q.ip, "%s", a->node_ip);
-    else if (in_node_netns(a, route_source, &q) < 0 && in_node_netns(a, first_global, &q) < 0)
-        snprintf(q.ip, sizeof q.ip, "127.0.0.1");
-    snprintf(n->ip, sizeof n->ip, "%s", q.ip);
+    if (a->node_ip) snprintf(n->ip, sizeof n->ip, "%s", a->node_ip);
+    else sk_net_node_ip(a->node_netns, a->cni_bridge ? a->cni_bridge : "cni0", n->ip, sizeof n->ip);
     struct utsname u;
     if (uname(&u) == 0) {
         snprintf(n->kernel, sizeof n->kernel, "%s", u.release);

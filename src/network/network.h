@@ -123,6 +123,11 @@ bool sk_net_netns_exists(const char *path);
  * or fork without knowing they inherit the netns. */
 int sk_net_netns_run(const char *path, int (*fn)(void *arg), void *arg, sk_err *err);
 
+/* The node's address (IPv4) in netns_path (NULL = the caller's): the source
+ * address of the default route, else the first global address not on
+ * skip_ifname (the pod bridge), else 127.0.0.1. */
+void sk_net_node_ip(const char *netns_path, const char *skip_ifname, char *out, size_t n);
+
 /* ---- routes between nodes (routes.c) ------------------------------------------- */
 
 /* Adds or replaces the route "cidr via gateway" (IPv4 or IPv6) in the main
