@@ -6,6 +6,7 @@
  * is written with strategic merge patches of nodes/status as the kubelet
  * does. */
 #include "kubelet/agent_core.h"
+#include "kubelet/lease_int.h"
 
 #include <arpa/inet.h>
 #include <ifaddrs.h>
@@ -267,55 +268,10 @@ static int register_node(sk_agent *a, sk_err *err)
 
 /* ---- lease and heartbeats ------------------------------------------------------------------ */
 
-static void microtime(char *out, size_t n)
-{
-    int64_t ms = sk_wall_ms();
-    char sec[40];
-    sk_time_format(ms / 1000, sec, sizeof sec);
-    size_t len = strlen(sec);
-    if (len && sec[len - 1] == 'Z') sec[len - 1] = 0;
-    snprintf(out, n, "%s.%06lldZ", sec, (long long)(ms % 1000) * 1000);
-}
-
 static int renew_lease(sk_agent *a, sk_err *err)
 {
-    struct sk_ag_node *n = a->node;
-    char renew[48];
-    microtime(renew, sizeof renew);
-    for (int attempt = 0; attempt < 3; attempt++) {
-        json_t *res;
-        if (n->lease) {
-            _sk_json_ json_t *copy = json_deep_copy(n->lease);
-            json_t *spec = sk_json_obj(copy, "spec");
-            json_object_set_new(spec, "renewTime", json_string(renew));
-            json_object_set_new(spec, "holderIdentity", json_string(a->node_name));
-            json_object_set_new(spec, "leaseDurationSeconds", json_integer(LEASE_SECONDS));
-            res = sk_client_update(a->client, a->leases_res, LEASE_NS, copy, NULL, err);
-        } else {
-            _sk_json_ json_t *body = json_pack(
-                "{s:s,s:s,s:{s:s,s:s,s:[{s:s,s:s,s:s,s:s}]},s:{s:s,s:i,s:s}}", "apiVersion",
-                "coordination.k8s.io/v1", "kind", "Lease", "metadata", "name", a->node_name, "namespace",
-                LEASE_NS, "ownerReferences", "apiVersion", "v1", "kind", "Node", "name", a->node_name,
-                "uid", n->uid, "spec", "holderIdentity", a->node_name, "leaseDurationSeconds",
-                LEASE_SECONDS, "renewTime", renew);
-            res = sk_client_create(a->client, a->leases_res, LEASE_NS, body, err);
-        }
-        if (res) {
-            json_decref(n->lease);
-            n->lease = res;
-            return 0;
-        }
-        json_decref(n->lease);
-        n->lease = NULL;
-        if (err->code == SK_ECONFLICT || err->code == SK_EEXIST) {
-            sk_err_clear(err);
-            n->lease = sk_client_get(a->client, a->leases_res, LEASE_NS, a->node_name, err);
-            if (n->lease) continue;
-        }
-        if (err->code != SK_ENOTFOUND) break;
-        sk_err_clear(err);
-    }
-    return -1;
+    return sk_kl_lease_renew(a->client, a->leases_res, a->node_name, a->node->uid, LEASE_SECONDS,
+                             &a->node->lease, err);
 }
 
 static void heartbeat(sk_agent *a)

@@ -4,6 +4,7 @@
  * serves all nodes of the process; stopping the process stops the
  * heartbeats, which is how node failure is simulated. */
 #include "kubelet/hollow_int.h"
+#include "kubelet/lease_int.h"
 
 #include <string.h>
 #include <sys/utsname.h>
@@ -19,16 +20,6 @@ static const struct {
     {"PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"},
     {"Ready", "True", "KubeletReady", "kubelet is posting ready status"},
 };
-
-void sk_hollow_microtime(char *out, size_t n)
-{
-    int64_t ms = sk_wall_ms();
-    char sec[40];
-    sk_time_format(ms / 1000, sec, sizeof sec);
-    size_t len = strlen(sec);
-    if (len && sec[len - 1] == 'Z') sec[len - 1] = 0;
-    snprintf(out, n, "%s.%06lldZ", sec, (long long)(ms % 1000) * 1000);
-}
 
 int sk_hollow_node_index(struct sk_hollow *h, const char *name)
 {
@@ -161,49 +152,10 @@ static void node_events(struct sk_hollow *h, int i)
 
 /* ---- leases and heartbeats ------------------------------------------------------------- */
 
-static json_t *lease_object(struct sk_hnode *n, const char *renew)
-{
-    return json_pack("{s:s,s:s,s:{s:s,s:s,s:[{s:s,s:s,s:s,s:s}]},s:{s:s,s:i,s:s}}", "apiVersion",
-                     "coordination.k8s.io/v1", "kind", "Lease", "metadata", "name", n->name,
-                     "namespace", LEASE_NS, "ownerReferences", "apiVersion", "v1", "kind", "Node",
-                     "name", n->name, "uid", n->uid, "spec", "holderIdentity", n->name,
-                     "leaseDurationSeconds", LEASE_SECONDS, "renewTime", renew);
-}
-
 static int renew_lease(struct sk_hollow *h, int i, sk_err *err)
 {
     struct sk_hnode *n = &h->nodes[i];
-    char renew[48];
-    sk_hollow_microtime(renew, sizeof renew);
-    for (int attempt = 0; attempt < 3; attempt++) {
-        json_t *res;
-        if (n->lease) {
-            _sk_json_ json_t *copy = json_deep_copy(n->lease);
-            json_t *spec = sk_json_obj(copy, "spec");
-            json_object_set_new(spec, "renewTime", json_string(renew));
-            json_object_set_new(spec, "holderIdentity", json_string(n->name));
-            json_object_set_new(spec, "leaseDurationSeconds", json_integer(LEASE_SECONDS));
-            res = sk_client_update(h->client, h->leases_res, LEASE_NS, copy, NULL, err);
-        } else {
-            _sk_json_ json_t *body = lease_object(n, renew);
-            res = sk_client_create(h->client, h->leases_res, LEASE_NS, body, err);
-        }
-        if (res) {
-            json_decref(n->lease);
-            n->lease = res;
-            return 0;
-        }
-        json_decref(n->lease);
-        n->lease = NULL;
-        if (err->code == SK_ECONFLICT || err->code == SK_EEXIST) {
-            sk_err_clear(err);
-            n->lease = sk_client_get(h->client, h->leases_res, LEASE_NS, n->name, err);
-            if (n->lease) continue;
-        }
-        if (err->code != SK_ENOTFOUND) break;
-        sk_err_clear(err); /* gone: create it again */
-    }
-    return -1;
+    return sk_kl_lease_renew(h->client, h->leases_res, n->name, n->uid, LEASE_SECONDS, &n->lease, err);
 }
 
 static void post_heartbeat(struct sk_hollow *h, int i)

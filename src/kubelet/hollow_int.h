@@ -51,7 +51,5 @@ void *sk_hollow_pod_worker(void *arg);
 /* A copy of pod with only what the hollow pod worker reads, for an
  * informer transform hook. Caller frees. */
 json_t *sk_hollow_trim_pod(const json_t *pod);
-/* "2024-05-01T12:00:00.123456Z" (metav1.MicroTime) */
-void sk_hollow_microtime(char *out, size_t n);
 
 #endif
