@@ -25,8 +25,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *nl = memchr(data, '\n', size);
     int64_t ns;
     char ts[40];
-    if (kl_time_parse_ns((const char *)data, nl ? (size_t)(nl - (const char *)data) : size, &ns))
-        kl_time_format_ns(ns, ts);
+    if (sk_time_parse_ns((const char *)data, nl ? (size_t)(nl - (const char *)data) : size, &ns))
+        sk_time_format_ns(ns, ts);
 
     int fd = memfd_create("crilog", MFD_CLOEXEC);
     if (fd < 0) return 0;

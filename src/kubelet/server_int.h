@@ -62,12 +62,6 @@ void kl_logfmt_init(struct kl_logfmt *f, const struct sk_kl_log_opts *o);
 /* Appends l to f->out; 1 when the byte limit is reached (stop), else 0. */
 int kl_logfmt_line(struct kl_logfmt *f, const struct kl_log_line *l);
 
-/* RFC 3339 with an optional 1-9 digit fraction -> unix ns; false when
- * malformed or outside the int64 ns range. */
-bool kl_time_parse_ns(const char *s, size_t n, int64_t *out);
-/* "2006-01-02T15:04:05.000000000Z" (the kubelet's fixed-width format). */
-void kl_time_format_ns(int64_t ns, char out[40]);
-
 /* ---- the daemon (server.c) ---------------------------------------------------- */
 
 /* Something that outlives its request (an upgraded session): the server

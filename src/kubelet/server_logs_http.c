@@ -63,7 +63,7 @@ static int parse_opts(struct kl_req *q, struct sk_kl_log_opts *o, bool *previous
         o->since_ns = sk_wall_ms() * 1000000 - n * 1000000000;
     }
     if ((v = kl_arg(q, "sinceTime"))) {
-        if (!kl_time_parse_ns(v, strlen(v), &n))
+        if (!sk_time_parse_ns(v, strlen(v), &n))
             return sk_err_set(err, SK_EBADREQUEST, "invalid sinceTime %s: must be RFC 3339", v);
         if (n > o->since_ns) o->since_ns = n; /* the later one wins, as upstream */
     }

@@ -110,6 +110,11 @@ int64_t sk_wall_ms(void);      /* realtime clock */
 void sk_time_format(int64_t unix_sec, char *out, size_t n);
 /* Parses RFC 3339 (Z or offset, optional fraction); -1 on error. */
 int64_t sk_time_parse(const char *s);
+/* RFC3339Nano: "2026-11-28T20:34:17.123456789Z" (UTC, 9 digits). */
+void sk_time_format_ns(int64_t unix_ns, char out[40]);
+/* Parses RFC 3339 (fraction up to 9 digits, Z or +hh:mm) of n bytes into
+ * unix nanoseconds; false when invalid or outside years 1680..2260. */
+bool sk_time_parse_ns(const char *s, size_t n, int64_t *out);
 /* Kubernetes-style short age: "5s", "3m12s", "4h", "2d3h", "90d". */
 void sk_duration_human(int64_t secs, char *out, size_t n);
 

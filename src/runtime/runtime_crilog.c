@@ -25,28 +25,11 @@ int64_t rt_wall_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* Days since 1970-01-01 -> civil date (H. Hinnant's algorithm). */
-static void civil_from_days(int64_t z, int *y, int *m, int *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = (int)(yoe + era * 400 + (*m <= 2));
-}
-
 void rt_cri_timestamp(int64_t unix_ns, char *out, size_t n)
 {
-    if (unix_ns < 0) unix_ns = 0;
-    int64_t secs = unix_ns / 1000000000, days = secs / 86400, rem = secs % 86400;
-    int y, m, d;
-    civil_from_days(days, &y, &m, &d);
-    snprintf(out, n, "%04d-%02d-%02dT%02d:%02d:%02d.%09dZ", y, m, d, (int)(rem / 3600), (int)(rem / 60 % 60),
-             (int)(rem % 60), (int)(unix_ns % 1000000000));
+    char ts[40];
+    sk_time_format_ns(unix_ns < 0 ? 0 : unix_ns, ts);
+    snprintf(out, n, "%s", ts);
 }
 
 int rt_log_open(struct rt_log *l, const char *path, int64_t max_size, int max_files)

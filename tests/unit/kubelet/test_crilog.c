@@ -110,7 +110,7 @@ static int test_basic_and_partials(void)
 
     /* since: lines whose first fragment is older are skipped */
     o = all();
-    REQUIRE(kl_time_parse_ns(T1, strlen(T1), &o.since_ns));
+    REQUIRE(sk_time_parse_ns(T1, strlen(T1), &o.since_ns));
     out = read_log(path, o);
     CHECK_STR(out, "between\npartial\n\ntabs\tand  spaces \ntagged\n");
     free(out);
@@ -336,24 +336,24 @@ static int test_writer_stops(void)
 static int test_time(void)
 {
     int64_t ns;
-    CHECK(kl_time_parse_ns("1970-01-01T00:00:00Z", 20, &ns) && ns == 0);
-    CHECK(!kl_time_parse_ns("1600-01-01T00:00:00Z", 20, &ns)); /* outside int64 ns */
-    CHECK(kl_time_parse_ns("2026-01-02T03:04:05Z", 20, &ns) && ns == 1767323045LL * 1000000000);
-    CHECK(kl_time_parse_ns("2026-01-02T04:04:05.25+01:00", 28, &ns) &&
+    CHECK(sk_time_parse_ns("1970-01-01T00:00:00Z", 20, &ns) && ns == 0);
+    CHECK(!sk_time_parse_ns("1600-01-01T00:00:00Z", 20, &ns)); /* outside int64 ns */
+    CHECK(sk_time_parse_ns("2026-01-02T03:04:05Z", 20, &ns) && ns == 1767323045LL * 1000000000);
+    CHECK(sk_time_parse_ns("2026-01-02T04:04:05.25+01:00", 28, &ns) &&
           ns == 1767323045LL * 1000000000 + 250000000);
-    CHECK(kl_time_parse_ns("2026-01-02T02:34:05-00:30", 25, &ns) && ns == 1767323045LL * 1000000000);
-    CHECK(!kl_time_parse_ns("2026-01-02T03:04:05.Z", 21, &ns));
-    CHECK(!kl_time_parse_ns("2026-01-02T03:04:05.1234567891Z", 31, &ns));
-    CHECK(!kl_time_parse_ns("2026-01-02 03:04:05Z", 20, &ns));
-    CHECK(!kl_time_parse_ns("2026-01-02T03:04:05", 19, &ns));
-    CHECK(!kl_time_parse_ns("2026-01-02T03:04:05Zjunk", 24, &ns));
-    CHECK(!kl_time_parse_ns("2026-01-02T24:04:05Z", 20, &ns));
+    CHECK(sk_time_parse_ns("2026-01-02T02:34:05-00:30", 25, &ns) && ns == 1767323045LL * 1000000000);
+    CHECK(!sk_time_parse_ns("2026-01-02T03:04:05.Z", 21, &ns));
+    CHECK(!sk_time_parse_ns("2026-01-02T03:04:05.1234567891Z", 31, &ns));
+    CHECK(!sk_time_parse_ns("2026-01-02 03:04:05Z", 20, &ns));
+    CHECK(!sk_time_parse_ns("2026-01-02T03:04:05", 19, &ns));
+    CHECK(!sk_time_parse_ns("2026-01-02T03:04:05Zjunk", 24, &ns));
+    CHECK(!sk_time_parse_ns("2026-01-02T24:04:05Z", 20, &ns));
     char out[40];
-    kl_time_format_ns(1767323045LL * 1000000000 + 7, out);
+    sk_time_format_ns(1767323045LL * 1000000000 + 7, out);
     CHECK_STR(out, "2026-01-02T03:04:05.000000007Z");
-    kl_time_format_ns(951782400LL * 1000000000, out); /* leap day */
+    sk_time_format_ns(951782400LL * 1000000000, out); /* leap day */
     CHECK_STR(out, "2000-02-29T00:00:00.000000000Z");
-    CHECK(kl_time_parse_ns("2000-02-29T00:00:00Z", 20, &ns) && ns == 951782400LL * 1000000000);
+    CHECK(sk_time_parse_ns("2000-02-29T00:00:00Z", 20, &ns) && ns == 951782400LL * 1000000000);
     return 0;
 }
 
