@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/run.sh [BUILD_DIR] [all|api|scale|pods]: benchmarks (`make bench`: all).
+# bench/run.sh [BUILD_DIR] [all|api|scale|pods|net]: benchmarks (`make bench`: all).
 #
 # api: starts a fresh skiff server (HTTPS, client-certificate auth) on
 # loopback and drives it with bench_api_load at 1, 16 and 64 clients:
@@ -20,17 +20,22 @@
 # node, create -> Ready p50/p99 beside raw `crun run` of the same rootfs,
 # agent RSS; saved to bench/results/pods-<date>.txt.
 #
+# net (bench/net.sh, root only, else skipped): wrk through a ClusterIP and
+# a NodePort vs directly to a pod, side by side, on a real node in a
+# network namespace; the service proxy's sync time for 1,000 services x 10
+# endpoints (bench_net_sync); saved to bench/results/net-<date>.txt.
+#
 # Everything binds 127.0.0.1 and is removed on exit, failure included.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 MODE=all
-case ${1:-} in all | api | scale | pods) [[ -d $1 ]] || { MODE=$1; shift; } ;; esac
+case ${1:-} in all | api | scale | pods | net) [[ -d $1 ]] || { MODE=$1; shift; } ;; esac
 BUILD=$(cd "${1:-$ROOT/build}" && pwd) || { echo "bench: no build dir ${1:-}" >&2; exit 2; }
 MODE=${2:-$MODE}
 case $MODE in
-all | api | scale | pods) ;;
-*) echo "usage: bench/run.sh [BUILD_DIR] [all|api|scale|pods]" >&2; exit 2 ;;
+all | api | scale | pods | net) ;;
+*) echo "usage: bench/run.sh [BUILD_DIR] [all|api|scale|pods|net]" >&2; exit 2 ;;
 esac
 SECS=${BENCH_SECS:-3}
 PODS=${BENCH_PODS:-10000}
@@ -47,6 +52,7 @@ PIDS=()
 cleanup() {
     local p
     [[ $(type -t pods_cleanup) == function ]] && pods_cleanup
+    [[ $(type -t net_cleanup) == function ]] && net_cleanup
     for p in "${PIDS[@]}"; do
         kill -TERM "$p" 2>/dev/null
     done
@@ -81,6 +87,7 @@ find_tools() {
     RAW=$BUILD/bench/bench_store_raw
     SCALE=$BUILD/bench/bench_scale_load
     PODSLOAD=$BUILD/bench/bench_pods_load
+    NETSYNC=$BUILD/bench/bench_net_sync # whole-project builds only; net.sh copes without
     [[ -x $LOAD && -x $RAW && -x $SCALE && -x $PODSLOAD ]] && return 0
     say "bench tools not in $BUILD/bench; building them standalone"
     cmake -S "$ROOT/bench" -B "$BUILD/bench-standalone" -DCMAKE_BUILD_TYPE=Release >/dev/null &&
@@ -293,6 +300,8 @@ table() {
 source "$ROOT/bench/scale.sh"
 # shellcheck source=bench/pods.sh
 source "$ROOT/bench/pods.sh"
+# shellcheck source=bench/net.sh
+source "$ROOT/bench/net.sh"
 
 run_api() {
     local t0 ok=0 out
@@ -339,6 +348,21 @@ run_pods() {
     return $rc
 }
 
+run_net() {
+    local t0 rc out
+    t0=$(date +%s)
+    bench_net
+    rc=$?
+    [[ -n $NET_SKIPPED ]] && return 0
+    out=$ROOT/bench/results/net-$(date +%Y%m%d-%H%M%S).txt
+    {
+        net_table
+        echo "total bench time: $(($(date +%s) - t0)) s"
+    } | tee "$out"
+    echo "saved $out" >&2
+    return $rc
+}
+
 find_tools || { say "cannot build the bench tools"; exit 1; }
 mkdir -p "$ROOT/bench/results"
 fail=0
@@ -347,4 +371,6 @@ if [[ $MODE == all || $MODE == api ]]; then run_api || fail=1; fi
 if [[ $MODE == all || $MODE == scale ]]; then run_scale || fail=1; fi
 [[ $MODE == all ]] && echo
 if [[ $MODE == all || $MODE == pods ]]; then run_pods || fail=1; fi
+[[ $MODE == all ]] && echo
+if [[ $MODE == all || $MODE == net ]]; then run_net || fail=1; fi
 exit $fail

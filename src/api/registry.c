@@ -127,15 +127,24 @@ static const struct sk_resource res_discovery[] = {
      sk_validate_eps},
 };
 
+/* certificates.k8s.io: the TLS bootstrap (src/apiserver/bootstrap_token_csr.c
+ * serves /approval and /status with the upstream strategies). */
+static const char *const fs_csr[] = {"spec.signerName", NULL};
+static const struct sk_resource res_certs[] = {
+    {"certificates.k8s.io", "v1", "CertificateSigningRequest", "certificatesigningrequests",
+     "certificatesigningrequest", {"csr"}, {0}, false, V_ALL, SK_SUB_STATUS, false, fs_csr,
+     sk_cols_csr, SK_NCOLS_CSR, sk_row_csr, NULL, sk_validate_csr},
+};
+
 /* Group priority as the upstream aggregator orders them (autoscaling is
  * served only as the Scale subresource, so it has no group here). */
 static const char *const groups[] = {
-    "", "apps", "events.k8s.io", "authorization.k8s.io", "batch",
+    "", "apps", "events.k8s.io", "authorization.k8s.io", "batch", "certificates.k8s.io",
     "rbac.authorization.k8s.io", "coordination.k8s.io", "discovery.k8s.io", NULL,
 };
 
 #define ALL_RES(X) X(res_core) X(res_apps) X(res_events) X(res_authz) X(res_batch) \
-    X(res_rbac) X(res_coord) X(res_discovery)
+    X(res_certs) X(res_rbac) X(res_coord) X(res_discovery)
 #define COUNT(a) + SK_ARRAY_LEN(a)
 #define NRES (0 ALL_RES(COUNT))
 

@@ -30,6 +30,7 @@
 #define SK_NCOLS_CR 4
 #define SK_NCOLS_RB 6
 #define SK_NCOLS_QUOTA 4
+#define SK_NCOLS_CSR 6 /* tables_certs.c */
 
 extern const struct sk_column sk_cols_pod[SK_NCOLS_POD];
 extern const struct sk_column sk_cols_deploy[SK_NCOLS_DEPLOY];
@@ -53,6 +54,7 @@ extern const struct sk_column sk_cols_pvc[SK_NCOLS_PVC];
 extern const struct sk_column sk_cols_cr[SK_NCOLS_CR];
 extern const struct sk_column sk_cols_rb[SK_NCOLS_RB];
 extern const struct sk_column sk_cols_quota[SK_NCOLS_QUOTA];
+extern const struct sk_column sk_cols_csr[SK_NCOLS_CSR];
 
 /* Row functions (same signature as sk_row_fn). */
 #define SK_ROW(name) void name(const struct sk_resource *r, const json_t *obj, json_t *cells, \
@@ -62,7 +64,7 @@ SK_ROW(sk_row_ds); SK_ROW(sk_row_job); SK_ROW(sk_row_cj); SK_ROW(sk_row_svc);
 SK_ROW(sk_row_ep); SK_ROW(sk_row_eps); SK_ROW(sk_row_node); SK_ROW(sk_row_ns);
 SK_ROW(sk_row_event); SK_ROW(sk_row_cm); SK_ROW(sk_row_secret); SK_ROW(sk_row_sa);
 SK_ROW(sk_row_lease); SK_ROW(sk_row_pv); SK_ROW(sk_row_pvc); SK_ROW(sk_row_cr);
-SK_ROW(sk_row_rb); SK_ROW(sk_row_quota);
+SK_ROW(sk_row_rb); SK_ROW(sk_row_quota); SK_ROW(sk_row_csr);
 #undef SK_ROW
 
 /* Cell helpers shared by the row functions (tables_core.c). */
@@ -108,7 +110,7 @@ SK_VAL(sk_validate_sts); SK_VAL(sk_validate_ds); SK_VAL(sk_validate_job);
 SK_VAL(sk_validate_cj); SK_VAL(sk_validate_svc); SK_VAL(sk_validate_cm);
 SK_VAL(sk_validate_secret); SK_VAL(sk_validate_ns); SK_VAL(sk_validate_lease);
 SK_VAL(sk_validate_role); SK_VAL(sk_validate_rb); SK_VAL(sk_validate_crb);
-SK_VAL(sk_validate_eps); SK_VAL(sk_validate_pvc);
+SK_VAL(sk_validate_eps); SK_VAL(sk_validate_pvc); SK_VAL(sk_validate_csr);
 #undef SK_VAL
 
 /* Cause builders (validate.c): the cause message is upstream's

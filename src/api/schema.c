@@ -45,6 +45,8 @@ static const struct kind_entry kinds[] = {
     {"authorization.k8s.io", "v1", "SubjectAccessReview",
      &sk_type_authorization_v1_SubjectAccessReview},
     {"autoscaling", "v1", "Scale", &sk_type_autoscaling_v1_Scale},
+    {"certificates.k8s.io", "v1", "CertificateSigningRequest",
+     &sk_type_certificates_v1_CertificateSigningRequest},
 };
 
 const struct sk_type *sk_schema_kind(const char *group, const char *version, const char *kind)

@@ -55,6 +55,9 @@ extern const struct sk_type sk_type_rbac_v1_RoleBinding;
 extern const struct sk_type sk_type_authorization_v1_SelfSubjectAccessReview;
 extern const struct sk_type sk_type_authorization_v1_SubjectAccessReview;
 
+/* certificates.k8s.io/v1 (schema_certs.c) */
+extern const struct sk_type sk_type_certificates_v1_CertificateSigningRequest;
+
 /* autoscaling/v1 */
 extern const struct sk_type sk_type_autoscaling_v1_Scale;
 

@@ -33,7 +33,7 @@ struct sk_apiserver {
     uint32_t svc_base, svc_size;  /* ClusterIP range (host order) */
     int np_min, np_max;
     char *svc_cidr, *advertise;
-    struct sk_proxy *proxy; /* proxy.c: node agent access, tunnels */
+    struct sk_kproxy *proxy; /* proxy.c: node agent access, tunnels */
 };
 
 /* Parsed resource route. */
@@ -162,13 +162,13 @@ int sk_rest_bootstrap(struct sk_apiserver *s, sk_err *err);
 /* ---- proxy.c: pods/log|exec|attach|portforward|proxy, services/proxy,
  * nodes/proxy (proxy*.c) --------------------------------------------------- */
 
-struct sk_proxy;
+struct sk_kproxy;
 /* Keeps the kubelet client certificate from cfg (none = those
  * subresources answer 503). */
-struct sk_proxy *sk_proxy_new(struct sk_apiserver *s, const struct sk_apiserver_config *cfg);
+struct sk_kproxy *sk_kproxy_new(struct sk_apiserver *s, const struct sk_apiserver_config *cfg);
 /* Waits for open tunnels to end; call after setting s->stopping. */
-void sk_proxy_stop(struct sk_proxy *px);
-void sk_proxy_free(struct sk_proxy *px); /* NULL ok; after the daemon stopped */
+void sk_kproxy_stop(struct sk_kproxy *px);
+void sk_kproxy_free(struct sk_kproxy *px); /* NULL ok; after the daemon stopped */
 /* Serves rt when it names one of the subresources above; false otherwise. */
 bool sk_proxy_handle(struct sk_req *q, struct sk_route *rt);
 

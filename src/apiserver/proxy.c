@@ -35,9 +35,9 @@ static int pem_memfd(const char *name, const char *pem, char *path, size_t n)
     return fd;
 }
 
-struct sk_proxy *sk_proxy_new(struct sk_apiserver *s, const struct sk_apiserver_config *cfg)
+struct sk_kproxy *sk_kproxy_new(struct sk_apiserver *s, const struct sk_apiserver_config *cfg)
 {
-    struct sk_proxy *px = sk_calloc(1, sizeof *px);
+    struct sk_kproxy *px = sk_calloc(1, sizeof *px);
     px->srv = s;
     px->cert_fd = px->key_fd = -1;
     pthread_mutex_init(&px->lock, NULL);
@@ -62,7 +62,7 @@ struct sk_proxy *sk_proxy_new(struct sk_apiserver *s, const struct sk_apiserver_
     return px;
 }
 
-void sk_proxy_stop(struct sk_proxy *px)
+void sk_kproxy_stop(struct sk_kproxy *px)
 {
     if (!px) return;
     /* Tunnel threads poll srv->stopping (already set) every 250 ms. */
@@ -71,10 +71,10 @@ void sk_proxy_stop(struct sk_proxy *px)
     pthread_mutex_unlock(&px->lock);
 }
 
-void sk_proxy_free(struct sk_proxy *px)
+void sk_kproxy_free(struct sk_kproxy *px)
 {
     if (!px) return;
-    sk_proxy_stop(px);
+    sk_kproxy_stop(px);
     sk_tunnel_reap(px, true);
     if (px->cert_fd >= 0) close(px->cert_fd);
     if (px->key_fd >= 0) close(px->key_fd);
@@ -83,7 +83,7 @@ void sk_proxy_free(struct sk_proxy *px)
     free(px);
 }
 
-void sk_proxy_kubelet_tls(struct sk_proxy *px, CURL *c)
+void sk_proxy_kubelet_tls(struct sk_kproxy *px, CURL *c)
 {
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);

@@ -11,7 +11,7 @@
 
 struct sk_tunnel;
 
-struct sk_proxy {
+struct sk_kproxy {
     struct sk_apiserver *srv;
     /* The kubelet client certificate lives in memfds that curl opens by
      * their /proc/self/fd path: no key material on disk. "" = none. */
@@ -46,7 +46,7 @@ bool sk_proxy_hop_header(const char *name, size_t len);
 /* Sets TLS options for a node agent (client certificate, no verification
  * of the agent's serving certificate, as upstream without
  * --kubelet-certificate-authority). */
-void sk_proxy_kubelet_tls(struct sk_proxy *px, CURL *c);
+void sk_proxy_kubelet_tls(struct sk_kproxy *px, CURL *c);
 
 /* ---- proxy_resolve.c: targets --------------------------------------------- */
 
@@ -121,6 +121,6 @@ struct sk_tunnel_target {
  * error reply. */
 void sk_tunnel_reply(struct sk_req *q, const struct sk_tunnel_target *t);
 /* Frees tunnels whose 101 never reached the client (old ones, or all). */
-void sk_tunnel_reap(struct sk_proxy *px, bool all);
+void sk_tunnel_reap(struct sk_kproxy *px, bool all);
 
 #endif

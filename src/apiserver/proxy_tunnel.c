@@ -17,7 +17,7 @@
 #define PENDING_REAP_MS 60000
 
 struct sk_tunnel {
-    struct sk_proxy *px;
+    struct sk_kproxy *px;
     struct sk_tunnel *next; /* in px->pending */
     int64_t created_ms;
     CURL *easy; /* NULL once reaped */
@@ -257,7 +257,7 @@ static int splice_round(struct sk_tunnel *t, bool *c_eof, bool *a_eof, short *ce
 static void *tunnel_main(void *arg)
 {
     struct sk_tunnel *t = arg;
-    struct sk_proxy *px = t->px;
+    struct sk_kproxy *px = t->px;
     bool c_eof = false, a_eof = false;
     while (!px->srv->stopping) {
         short cev, aev;
@@ -279,7 +279,7 @@ static void on_upgrade(void *cls, struct MHD_Connection *conn, void *req_cls, co
                        size_t extra_in_size, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
 {
     struct sk_tunnel *t = cls;
-    struct sk_proxy *px = t->px;
+    struct sk_kproxy *px = t->px;
     pthread_mutex_lock(&px->lock);
     for (struct sk_tunnel **pp = &px->pending; *pp; pp = &(*pp)->next) {
         if (*pp == t) {
@@ -314,7 +314,7 @@ static void on_upgrade(void *cls, struct MHD_Connection *conn, void *req_cls, co
     pthread_mutex_unlock(&px->lock);
 }
 
-void sk_tunnel_reap(struct sk_proxy *px, bool all)
+void sk_tunnel_reap(struct sk_kproxy *px, bool all)
 {
     int64_t now = sk_now_ms();
     pthread_mutex_lock(&px->lock);
@@ -341,7 +341,7 @@ void sk_tunnel_reap(struct sk_proxy *px, bool all)
 static void reply_101(struct sk_req *q, CURL *c, curl_socket_t fd, const char *head, size_t hl,
                       const sk_buf *resp)
 {
-    struct sk_proxy *px = q->srv->proxy;
+    struct sk_kproxy *px = q->srv->proxy;
     struct sk_tunnel *t = sk_calloc(1, sizeof *t);
     t->px = px;
     t->easy = c;

@@ -1,5 +1,6 @@
 /* Dispatch of resource requests by method, name and subresource. */
 #include "apiserver/apiserver_int.h"
+#include "apiserver/bootstrap_token.h" /* join: CSR strategies */
 
 #include <string.h>
 
@@ -14,6 +15,7 @@ void sk_handle_resource(struct sk_req *q, struct sk_route *rt)
 {
     const struct sk_resource *r = rt->res;
     const char *m = q->method;
+    if (sk_csr_handle(q, rt)) return; /* join: CSR create, /approval, /status */
     if (r->namespaced && !rt->has_ns && rt->has_name) {
         sk_reply_status(q, SK_ENOTFOUND, "the server could not find the requested resource");
         return;

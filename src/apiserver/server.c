@@ -1,6 +1,7 @@
 /* HTTPS front: libmicrohttpd daemon (one thread per connection), request
  * bodies, authentication, dispatch to discovery or REST handlers. */
 #include "apiserver/apiserver_int.h"
+#include "apiserver/bootstrap_token.h" /* join: bootstrap tokens, /cacerts */
 
 #include <errno.h>
 #include <gnutls/gnutls.h>
@@ -143,7 +144,7 @@ static bool authenticate(struct sk_req *q, struct conn_ctx *cc)
                 return true;
             }
         }
-        return false;
+        return sk_bootstrap_token_auth(q->srv, tok, &q->id); /* joining nodes */
     }
     if (cc && cc->verified) {
         q->id = cc->id;
@@ -176,6 +177,10 @@ static bool path_is(const char *url, const char *p)
 static void dispatch(struct sk_req *q)
 {
     const char *url = q->url;
+    if (path_is(url, "/cacerts")) { /* join: CA discovery, pinned by the token's hash */
+        sk_handle_cacerts(q);
+        return;
+    }
     if (path_is(url, "/healthz") || path_is(url, "/livez") || path_is(url, "/readyz")) {
         sk_reply_buf(q, 200, "text/plain; charset=utf-8", "ok", 2);
         return;
@@ -238,8 +243,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     struct conn_ctx *cc = ci ? ci->socket_context : NULL;
     /* Health endpoints are public, as upstream serves them to anyone. */
     bool health = path_is(url, "/healthz") || path_is(url, "/livez") || path_is(url, "/readyz");
+    health = health || path_is(url, "/cacerts"); /* join: the public CA bundle */
     if (!health && !authenticate(q, cc)) {
         sk_reply_status(q, SK_EUNAUTHORIZED, "Unauthorized");
+    } else if (!health && !sk_bootstrap_token_permit(q)) {
+        /* join: replied 403; bootstrap tokens only create and read CSRs */
     } else if (q->too_large) {
         sk_reply_status(q, SK_ETOOLARGE, "Request entity too large: limit is 3145728");
     } else {
@@ -333,7 +341,7 @@ sk_apiserver *sk_apiserver_new(const struct sk_apiserver_config *cfg, sk_store *
     }
     if (cfg->token_file) load_tokens(s, cfg->token_file);
     s->bc = sk_broadcaster_new(store);
-    s->proxy = sk_proxy_new(s, cfg);
+    s->proxy = sk_kproxy_new(s, cfg);
     return s;
 }
 
@@ -376,7 +384,7 @@ void sk_apiserver_stop(sk_apiserver *s)
     if (!s || !s->mhd) return;
     s->stopping = 1;
     sk_broadcaster_shutdown(s->bc);
-    sk_proxy_stop(s->proxy); /* upgraded connections must close before the daemon stops */
+    sk_kproxy_stop(s->proxy); /* upgraded connections must close before the daemon stops */
     MHD_stop_daemon(s->mhd);
     s->mhd = NULL;
 }
@@ -386,7 +394,7 @@ void sk_apiserver_free(sk_apiserver *s)
     if (!s) return;
     sk_apiserver_stop(s);
     sk_broadcaster_free(s->bc);
-    sk_proxy_free(s->proxy);
+    sk_kproxy_free(s->proxy);
     for (size_t i = 0; i < s->ntokens; i++) free(s->tokens[i].token);
     free(s->tokens);
     free(s->cert_pem);

@@ -23,10 +23,12 @@ struct sk_rt;
 struct sk_image_store;
 struct sk_agent;
 struct sk_client;
+struct sk_proxy;
 struct sk_cli_node {
     struct sk_rt *rt;
     struct sk_image_store *images;
     struct sk_agent *agent;
+    struct sk_proxy *proxy;
 };
 struct sk_cli_node_opts {
     const char *data_dir;      /* the agent's state is DATA/agent, images DATA/images */
@@ -36,7 +38,10 @@ struct sk_cli_node_opts {
     const char *cgroup_parent; /* NULL = /kubepods */
     bool no_builtin_images;
     const char *samples_dir;   /* NULL = next to the binary */
-    const char *cluster_dns;
+    const char *cluster_dns;   /* nameserver of ClusterFirst pods; NULL = the host's */
+    const char *cluster_cidr;  /* pod network, for the proxy's masquerade */
+    const char *service_cidr;
+    bool no_proxy;             /* no service proxy on this node */
 };
 void sk_cli_default_node_name(char *out, size_t n);
 /* Before any thread exists: runtime (mount namespace) and image store. */

@@ -4,6 +4,7 @@
  * only (killing the process stops the heartbeats, which is how tests fail
  * nodes). */
 #include "cli/cli.h"
+#include "cli/join.h" /* join: --server/--token-file TLS bootstrap */
 #include "kubelet/kubelet.h"
 
 #include <errno.h>
@@ -16,6 +17,7 @@
 struct agent_opts {
     bool hollow;
     const char *kubeconfig, *node_name, *data_dir;
+    const char *server, *token_file; /* join */
     int64_t count, pod_delay_ms, lease_renew_ms;
     struct sk_cli_node node;
     struct sk_cli_node_opts nopts;
@@ -25,6 +27,10 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: skiff agent --kubeconfig FILE [--node-name NAME] [flags]\n"
+            "       skiff agent --server https://ADDR:PORT --token-file FILE [flags]\n"
+            "  --server URL         API server to join (with --token-file)\n"
+            "  --token-file FILE    join token written by skiff server (DATA/join-token): the\n"
+            "                       agent gets its certificates and writes DATA/kubeconfig\n"
             "  --kubeconfig FILE    credentials for the API server (a client certificate\n"
             "                       for system:node:NAME, issued by the cluster CA)\n"
             "  --node-name NAME     node name (default: the hostname); with --hollow --count N > 1\n"
@@ -36,6 +42,11 @@ static void usage(FILE *f)
             "  --cgroup-parent PATH cgroup of the pods (default /kubepods)\n"
             "  --disable-builtin-images  do not load the built-in sample images\n"
             "  --samples-dir DIR    built-in sample binaries (default: next to skiff)\n"
+            "  --cluster-dns IP     nameserver of ClusterFirst pods (default 10.96.0.10;\n"
+            "                       \"\" = the node's resolv.conf)\n"
+            "  --cluster-cidr CIDR  the cluster's pod network (default 10.244.0.0/16)\n"
+            "  --service-cidr CIDR  the cluster's service network (default 10.96.0.0/12)\n"
+            "  --disable-proxy      no service proxy (nftables) on this node\n"
             "  --hollow             simulated nodes (no containers)\n"
             "  --count N            number of nodes (default 1)\n"
             "  --pod-delay MS       delay before a bound pod is Running (default 0)\n"
@@ -59,7 +70,8 @@ static int parse_num(const char *flag, const char *v, int64_t min, int64_t max, 
 static int parse_opts(int argc, char **argv, struct agent_opts *o)
 {
     enum { O_HOLLOW = 1000, O_KCFG, O_NAME, O_COUNT, O_DELAY, O_LEASE, O_DATA, O_NIP, O_APORT,
-           O_CGP, O_NOBUILTIN, O_SAMPLES };
+           O_CGP, O_NOBUILTIN, O_SAMPLES, O_SERVER, O_TOKFILE, O_CDNS, O_CCIDR, O_SCIDR,
+           O_NOPROXY };
     static const struct option opts[] = {
         {"hollow", no_argument, 0, O_HOLLOW},
         {"kubeconfig", required_argument, 0, O_KCFG},
@@ -73,6 +85,12 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
         {"cgroup-parent", required_argument, 0, O_CGP},
         {"disable-builtin-images", no_argument, 0, O_NOBUILTIN},
         {"samples-dir", required_argument, 0, O_SAMPLES},
+        {"server", required_argument, 0, O_SERVER},
+        {"token-file", required_argument, 0, O_TOKFILE},
+        {"cluster-dns", required_argument, 0, O_CDNS},
+        {"cluster-cidr", required_argument, 0, O_CCIDR},
+        {"service-cidr", required_argument, 0, O_SCIDR},
+        {"disable-proxy", no_argument, 0, O_NOPROXY},
         {"verbose", no_argument, 0, 'v'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
@@ -104,6 +122,12 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
         case O_CGP: o->nopts.cgroup_parent = optarg; break;
         case O_NOBUILTIN: o->nopts.no_builtin_images = true; break;
         case O_SAMPLES: o->nopts.samples_dir = optarg; break;
+        case O_SERVER: o->server = optarg; break;
+        case O_TOKFILE: o->token_file = optarg; break;
+        case O_CDNS: o->nopts.cluster_dns = *optarg ? optarg : NULL; break;
+        case O_CCIDR: o->nopts.cluster_cidr = optarg; break;
+        case O_SCIDR: o->nopts.service_cidr = optarg; break;
+        case O_NOPROXY: o->nopts.no_proxy = true; break;
         case 'v': sk_log_level = SK_DEBUG; break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); return -1;
@@ -113,8 +137,12 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
         fprintf(stderr, "skiff agent: unexpected argument \"%s\"\n", argv[optind]);
         return -1;
     }
-    if (!o->kubeconfig) {
-        fprintf(stderr, "skiff agent: --kubeconfig is required\n");
+    if (o->kubeconfig && (o->server || o->token_file)) {
+        fprintf(stderr, "skiff agent: --kubeconfig and --server/--token-file are exclusive\n");
+        return -1;
+    }
+    if (!o->kubeconfig && !(o->server && o->token_file)) {
+        fprintf(stderr, "skiff agent: --kubeconfig, or --server with --token-file, is required\n");
         return -1;
     }
     if (o->hollow && !o->node_name) {
@@ -126,7 +154,7 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 
 int sk_cmd_agent(int argc, char **argv)
 {
-    struct agent_opts o = {.count = 1};
+    struct agent_opts o = {.count = 1, .nopts = {.cluster_dns = "10.96.0.10"}};
     if (parse_opts(argc, argv, &o) < 0) return 2;
     sk_err err = SK_ERR_INIT;
     int rc = 1;
@@ -141,6 +169,7 @@ int sk_cmd_agent(int argc, char **argv)
 
     char node_name[256];
     _sk_free_ char *ca = NULL, *cert = NULL, *key = NULL;
+    struct sk_join_result joined = {0}; /* join: node kubeconfig and serving certificate */
     if (!o.hollow) {
         if (geteuid() != 0) {
             fprintf(stderr, "skiff agent: the node agent runs containers and needs root\n");
@@ -155,6 +184,14 @@ int sk_cmd_agent(int argc, char **argv)
         /* before any thread: the runtime changes the mount namespace */
         if (sk_cli_node_prepare(&o.node, &o.nopts, &err) < 0) goto out;
     }
+    if (!o.kubeconfig) { /* join: TLS bootstrap with the token, then as today */
+        struct sk_join_agent ja = {.server_url = o.server, .token_file = o.token_file,
+                                   .data_dir = o.data_dir ? o.data_dir : "/var/lib/skiff-agent",
+                                   .node_name = o.node_name, .node_ip = o.nopts.node_ip,
+                                   .serving = !o.hollow};
+        if (sk_join_agent_bootstrap(&ja, &joined, &err) < 0) goto out;
+        o.kubeconfig = joined.kubeconfig;
+    }
     client = sk_client_from_kubeconfig(o.kubeconfig, o.hollow ? "skiff-hollow-node" : "skiff-agent",
                                        &err);
     if (!client) goto out;
@@ -168,6 +205,12 @@ int sk_cmd_agent(int argc, char **argv)
             sk_err_set(&err, SK_EINVALID, "%s: the node agent needs a CA and a client certificate "
                                           "in its kubeconfig", o.kubeconfig);
             goto out;
+        }
+        if (joined.serving_cert) { /* join: the kubelet-serving certificate */
+            free(cert);
+            free(key);
+            cert = SK_TAKE(joined.serving_cert);
+            key = SK_TAKE(joined.serving_key);
         }
         if (sk_cli_node_start(&o.node, &o.nopts, client, cert, key, ca, &err) < 0) goto out;
         goto wait;
@@ -193,6 +236,7 @@ out:
     sk_hollow_free(h);
     sk_cli_node_stop(&o.node);
     sk_client_free(client);
+    sk_join_result_release(&joined);
     sk_err_clear(&err);
     return rc;
 }

@@ -3,8 +3,10 @@
  * the API until SIGTERM/SIGINT. */
 #include "apiserver/apiserver.h"
 #include "cli/cli.h"
+#include "cli/join.h" /* join: bootstrap token, CSR signing CA */
 #include "controllers/controllers.h"
 #include "kubelet/kubelet.h"
+#include "network/dns/dns.h"
 #include "scheduler/scheduler.h"
 #include "network/network.h"
 #include "pki/pki.h"
@@ -32,6 +34,8 @@ struct server_opts {
     bool disable_scheduler;
     struct sk_cli_node_opts node;
     const char *advertise;
+    bool disable_dns;
+    const char *cluster_dns;
 };
 
 static void usage(FILE *f)
@@ -51,6 +55,9 @@ static void usage(FILE *f)
             "  --agent-port N            node agent HTTPS port (default 10250; 0 = any)\n"
             "  --cgroup-parent PATH      cgroup of the pods (default /kubepods)\n"
             "  --disable-builtin-images  do not load the built-in sample images\n"
+            "  --disable-proxy           no service proxy (nftables) on this node\n"
+            "  --disable-dns             no cluster DNS server\n"
+            "  --cluster-dns IP          the cluster DNS service IP (default 10.96.0.10)\n"
             "  --samples-dir DIR         built-in sample binaries (default: next to skiff)\n"
             "  --store-keep-revisions N  history kept for watches (default 10000)\n"
             "  --store-keep-seconds N    history kept for watches (default 300)\n"
@@ -103,7 +110,7 @@ static int parse_opts(int argc, char **argv, struct server_opts *o)
 {
     enum { O_DATA = 1000, O_BIND, O_PORT, O_KCFG, O_NOAGENT, O_KREV, O_KSEC, O_CINT, O_DISCTL,
            O_CCIDR, O_SCIDR, O_GRACE, O_HOLLOW, O_HDELAY, O_LEADER, O_NOSCHED, O_NNAME,
-           O_NIP, O_APORT, O_CGP, O_NOBUILTIN, O_SAMPLES, O_ADV };
+           O_NIP, O_APORT, O_CGP, O_NOBUILTIN, O_SAMPLES, O_ADV, O_NOPROXY, O_NODNS, O_CDNS };
     static const struct option opts[] = {
         {"data-dir", required_argument, 0, O_DATA},
         {"bind-address", required_argument, 0, O_BIND},
@@ -123,6 +130,9 @@ static int parse_opts(int argc, char **argv, struct server_opts *o)
         {"disable-scheduler", no_argument, 0, O_NOSCHED},
         {"node-name", required_argument, 0, O_NNAME},
         {"advertise-address", required_argument, 0, O_ADV},
+        {"disable-proxy", no_argument, 0, O_NOPROXY},
+        {"disable-dns", no_argument, 0, O_NODNS},
+        {"cluster-dns", required_argument, 0, O_CDNS},
         {"node-ip", required_argument, 0, O_NIP},
         {"agent-port", required_argument, 0, O_APORT},
         {"cgroup-parent", required_argument, 0, O_CGP},
@@ -158,6 +168,9 @@ static int parse_opts(int argc, char **argv, struct server_opts *o)
         case O_NOSCHED: o->disable_scheduler = true; break;
         case O_NNAME: o->node.node_name = optarg; break;
         case O_ADV: o->advertise = optarg; break;
+        case O_NOPROXY: o->node.no_proxy = true; break;
+        case O_NODNS: o->disable_dns = true; break;
+        case O_CDNS: o->cluster_dns = optarg; break;
         case O_NIP: o->node.node_ip = optarg; break;
         case O_APORT:
             if (parse_int("--agent-port", optarg, 0, 65535, &v) < 0) return -1;
@@ -230,10 +243,13 @@ int sk_cmd_server(int argc, char **argv)
     sk_ctrlmgr *cm = NULL;
     sk_scheduler *sched = NULL;
     sk_hollow *hollow = NULL;
+    sk_dns *dns = NULL;
+    sk_client *dns_client = NULL;
     struct sk_cli_node node = {0};
     bool run_agent = false;
     char node_name[256];
     _sk_free_ char *kl_cert = NULL, *kl_key = NULL;
+    _sk_free_ char *cakey = NULL; /* join: the csrsigning controller signs with it */
     char *ca = NULL, *cert = NULL, *key = NULL, *acert = NULL, *akey = NULL;
     _sk_free_ char *kcfg = o.kubeconfig ? sk_strdup(o.kubeconfig) : sk_printf("%s/kubeconfig", o.data_dir);
     _sk_free_ char *dbpath = sk_printf("%s/skiff.db", o.data_dir);
@@ -351,6 +367,16 @@ int sk_cmd_server(int argc, char **argv)
                                    .cluster_cidr = o.cluster_cidr,
                                    .node_monitor_grace_ms = o.node_grace_ms,
                                    .leader_elect = o.leader_elect, .identity = identity};
+    {   /* join: a bootstrap token in DATA/join-token; csrsigning uses the cluster CA */
+        struct sk_join_server js = {.data_dir = o.data_dir, .api_url = api_url, .ca_pem = ca,
+                                    .admin_cert_pem = acert, .admin_key_pem = akey,
+                                    .bind = o.bind, .advertise = o.advertise, .port = o.port};
+        if (sk_join_server_setup(&js, &err) < 0) goto out;
+        _sk_free_ char *p_cakey = sk_printf("%s/ca.key", pki);
+        if (!(cakey = sk_read_file(p_cakey, NULL, &err))) goto out;
+        cc.ca_cert_pem = ca;
+        cc.ca_key_pem = cakey;
+    }
     /* "all" runs no controller manager at all (e.g. to run it separately). */
     bool no_cm = o.disable_controllers && !strcmp(o.disable_controllers, "all");
     if (!no_cm) {
@@ -377,7 +403,23 @@ int sk_cmd_server(int argc, char **argv)
         if (!(hollow = sk_hollow_new(&hc, &err)) || sk_hollow_start(hollow, &err) < 0) goto out;
     }
 
+    /* Cluster DNS with the control plane, on the node address, when this
+     * server is also a node (port 53 needs root, as the agent does; API-only
+     * servers, e.g. in tests, publish no kube-dns). */
+    if (!o.disable_dns && run_agent) {
+        if (!(dns_client = component_client(o.data_dir, api_url, ca, "system:kube-dns", NULL, &err)))
+            goto out;
+        struct sk_dns_config dc = {.client = dns_client, .advertise_ip = o.advertise,
+                                   .service_ip = o.cluster_dns ? o.cluster_dns : "10.96.0.10"};
+        if (!(dns = sk_dns_new(&dc, &err)) || sk_dns_start(dns, &err) < 0) {
+            sk_err_wrap(&err, "cluster DNS");
+            goto out;
+        }
+        o.node.cluster_dns = dc.service_ip;
+    }
     if (run_agent) {
+        o.node.cluster_cidr = o.cluster_cidr;
+        o.node.service_cidr = o.service_cidr;
         _sk_free_ char *cn = sk_printf("system:node:%s", o.node.node_name);
         if (!(agent_client = component_client(o.data_dir, api_url, ca, cn, "system:nodes", &err)))
             goto out;
@@ -402,6 +444,8 @@ out:
     /* Clients first, so their watches end while the API is still up. */
     sk_hollow_free(hollow);
     sk_cli_node_stop(&node);
+    sk_dns_free(dns);
+    sk_client_free(dns_client);
     sk_scheduler_free(sched);
     sk_ctrlmgr_free(cm);
     sk_client_free(node_client);

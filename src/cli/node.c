@@ -4,6 +4,7 @@
  * initialises libcurl), the agent itself once a client exists. */
 #include "cli/cli.h"
 #include "kubelet/kubelet.h"
+#include "network/proxy/proxy.h"
 #include "runtime/image/image.h"
 #include "runtime/runtime.h"
 
@@ -82,12 +83,23 @@ int sk_cli_node_start(struct sk_cli_node *nd, const struct sk_cli_node_opts *o, 
                                  .serving_key_pem = key_pem, .client_ca_pem = client_ca_pem,
                                  .cluster_dns = o->cluster_dns};
     nd->agent = sk_agent_new(&ac, err);
-    if (!nd->agent) return -1;
-    return sk_agent_start(nd->agent, err);
+    if (!nd->agent || sk_agent_start(nd->agent, err) < 0) return -1;
+    if (o->no_proxy) return 0;
+    /* Every node runs its own service proxy (our kube-proxy). */
+    struct sk_proxy_config pc = {.client = c, .node_name = o->node_name,
+                                 .cluster_cidr = o->cluster_cidr ? o->cluster_cidr : "10.244.0.0/16",
+                                 .service_cidr = o->service_cidr ? o->service_cidr : "10.96.0.0/12"};
+    const char *ips[] = {o->node_ip, NULL};
+    if (o->node_ip) pc.node_ips = ips;
+    nd->proxy = sk_proxy_new(&pc, err);
+    if (!nd->proxy || sk_proxy_start(nd->proxy, err) < 0) return sk_err_wrap(err, "service proxy");
+    return 0;
 }
 
 void sk_cli_node_stop(struct sk_cli_node *nd)
 {
+    sk_proxy_free(nd->proxy); /* its rules stay: services keep working across restarts */
+    nd->proxy = NULL;
     sk_agent_free(nd->agent);
     nd->agent = NULL;
     sk_image_store_free(nd->images);

@@ -18,6 +18,9 @@ struct sk_ctrlmgr_config {
     int workers;                    /* per controller, default 4 */
     bool leader_elect;              /* Lease kube-system/kube-controller-manager */
     const char *identity;           /* leader identity, e.g. hostname_uuid */
+    /* csrsigning: the cluster CA (PEM, copied at new); NULL = no signer. */
+    const char *ca_cert_pem, *ca_key_pem;
+    int64_t cluster_signing_duration_s; /* 0 = one year */
 };
 
 sk_ctrlmgr *sk_ctrlmgr_new(const struct sk_ctrlmgr_config *cfg, sk_err *err);

@@ -8,10 +8,16 @@
 #include <pthread.h>
 #include <string.h>
 
+/* csr_approve.c, csr_sign.c: the TLS bootstrap of joining nodes */
+extern const struct sk_controller_ops sk_ctrl_csrapproving, sk_ctrl_csrsigning;
+extern const struct sk_controller_ops sk_ctrl_servicelb; /* servicelb.c */
+
 static const struct sk_controller_ops *const all_ops[] = {
     &sk_ctrl_replicaset,       &sk_ctrl_deployment,     &sk_ctrl_endpoints,
     &sk_ctrl_endpointslice,    &sk_ctrl_namespace,      &sk_ctrl_garbagecollector,
     &sk_ctrl_nodelifecycle,    &sk_ctrl_serviceaccount,
+    &sk_ctrl_csrapproving,     &sk_ctrl_csrsigning,
+    &sk_ctrl_servicelb,
 };
 
 #define NCTRL SK_ARRAY_LEN(all_ops)

@@ -8,10 +8,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -41,14 +43,51 @@ static void child_exec(int netns_fd, int fds[3], const char *path, char *const a
     for (int i = 0; i < 3; i++)
         if (dup2(hi[i], i) < 0) _exit(126);
     close_range(3, ~0u, 0);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
+    /* Handlers first, then the mask: the parent blocked every signal
+     * around the clone, so none can run a handler in shared memory. */
     struct sigaction dfl = {.sa_handler = SIG_DFL};
     for (int s = 1; s < 32; s++)
         if (s != SIGKILL && s != SIGSTOP) sigaction(s, &dfl, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
     execve(path, argv, envp);
     _exit(127);
+}
+
+struct child_args {
+    int netns_fd;
+    int *fds;
+    const char *path;
+    char *const *argv, *const *envp;
+};
+
+static int child_main(void *arg)
+{
+    struct child_args *a = arg;
+    child_exec(a->netns_fd, a->fds, a->path, a->argv, a->envp);
+    return 127;
+}
+
+/* fork() of a large, many-threaded agent copies its page tables; a
+ * vfork-style child sharing the memory (CLONE_VM | CLONE_VFORK) only runs
+ * async-signal-safe calls on its own stack until execve, like posix_spawn,
+ * which cannot setns(). */
+static pid_t spawn_child(struct child_args *a)
+{
+    enum { STACK = 64 * 1024 };
+    void *stack = mmap(NULL, STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
+                       -1, 0);
+    if (stack == MAP_FAILED) return -1;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pid_t pid = clone(child_main, (char *)stack + STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, a);
+    int e = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    munmap(stack, STACK);
+    errno = e;
+    return pid;
 }
 
 static int spawn(const struct sk_cni_call *c, const char *path, struct child_io *io,
@@ -75,12 +114,12 @@ static int spawn(const struct sk_cni_call *c, const char *path, struct child_io 
     }
     shutdown(sv[1], SHUT_WR);
     int child_fds[3] = {sv[1], po[1], pe[1]};
-    *pid = fork();
+    struct child_args ca = {c->netns_fd, child_fds, path, argv, envp};
+    *pid = spawn_child(&ca);
     if (*pid < 0) {
-        sk_err_sys(err, "cni %s: fork", c->type);
+        sk_err_sys(err, "cni %s: spawn", c->type);
         goto fail;
     }
-    if (*pid == 0) child_exec(c->netns_fd, child_fds, path, argv, envp);
     close_fd(&sv[1]);
     close_fd(&po[1]);
     close_fd(&pe[1]);

@@ -65,4 +65,66 @@ int sk_pki_verify_pem(const char *ca_pem, const char *cert_pem, sk_identity *id,
 int sk_pki_issue_serving(const char *dir, const char *cn, const char *const *sans, size_t nsans,
                          sk_pem_pair *out, sk_err *err) SK_MUST_CHECK;
 
+/* ---- TLS bootstrap: certificate signing requests (pki_csr*.c) ------------ */
+
+/* Generates a P-256 key and a PKCS#10 request for CN, organisations
+ * (NULL-terminated, may be NULL) and SANs (DNS names and IP literals,
+ * mixed). out->cert is the "CERTIFICATE REQUEST" PEM, out->key the key PEM
+ * (release with sk_pem_pair_release). */
+int sk_pki_csr_new(const char *cn, const char *const *orgs, const char *const *sans,
+                   size_t nsans, sk_pem_pair *out, sk_err *err) SK_MUST_CHECK;
+
+#define SK_CSR_MAX_ORGS 8
+#define SK_CSR_MAX_SANS 32
+/* What a request asks for (fixed size: parsing allocates nothing). */
+typedef struct sk_csr_info {
+    char cn[65];
+    char orgs[SK_CSR_MAX_ORGS][65];
+    int norgs;
+    char dns[SK_CSR_MAX_SANS][254];
+    int ndns;
+    char ips[SK_CSR_MAX_SANS][46];
+    int nips;
+    int nemails, nuris, nother; /* other SAN kinds, counted */
+    bool rsa;                   /* RSA key (key encipherment is then expected) */
+} sk_csr_info;
+/* Parses untrusted PEM text (len bytes, at most 64 KiB): the first PEM
+ * block must be "CERTIFICATE REQUEST" (as upstream), its self-signature
+ * valid. -1 + SK_EINVALID with the reason otherwise. */
+int sk_pki_csr_parse(const char *pem, size_t len, sk_csr_info *info, sk_err *err) SK_MUST_CHECK;
+
+/* How the signer issues: CA PEMs borrowed; usages are certificates.k8s.io
+ * names ("digital signature", "client auth", ...). */
+struct sk_csr_sign_opts {
+    const char *ca_cert_pem, *ca_key_pem;
+    const char *const *usages;
+    size_t nusages;
+    int64_t duration_s; /* validity from now; capped at the CA's own expiry */
+};
+/* Issues a certificate for the request (subject, key and SANs taken from
+ * it, CA:FALSE, backdated 5 minutes as upstream's signer). *cert_pem is
+ * the PEM, caller frees. -1 + SK_EINVALID for a bad request or usage. */
+int sk_pki_csr_sign(const struct sk_csr_sign_opts *o, const char *csr_pem, size_t len,
+                    char **cert_pem, sk_err *err) SK_MUST_CHECK;
+/* True when name is a certificates.k8s.io key usage. */
+bool sk_pki_usage_known(const char *name);
+
+/* sha256 of the DER of the first certificate in ca_pem, 64 lowercase hex
+ * digits: what a join token pins ("K10<hash>::<id>.<secret>"). */
+int sk_pki_ca_hash(const char *ca_pem, char out[65], sk_err *err) SK_MUST_CHECK;
+
+/* Base64 (standard, padded, one line) of the API's byte fields; both
+ * capped at SK_PKI_B64_MAX decoded bytes; caller frees. Decoding returns
+ * a NUL-terminated copy (len = decoded size) or NULL + SK_EINVALID. */
+#define SK_PKI_B64_MAX (1u << 20)
+char *sk_pki_base64_encode(const void *data, size_t len);
+char *sk_pki_base64_decode(const char *s, size_t *len, sk_err *err);
+
+/* 0 when cert_pem (first certificate) is signed by ca_pem, matches
+ * key_pem, stays valid for min_valid_s more seconds and covers every SAN
+ * in sans; -1 + SK_EINVALID saying why not. */
+int sk_pki_leaf_check(const char *ca_pem, const char *cert_pem, const char *key_pem,
+                      const char *const *sans, size_t nsans, int64_t min_valid_s, sk_err *err)
+    SK_MUST_CHECK;
+
 #endif

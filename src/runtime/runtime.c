@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <linux/magic.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 
@@ -93,6 +94,22 @@ static char *strip_slash(const char *s)
     return out;
 }
 
+/* crun's state (a few small files per container, rewritten at every
+ * create/start/delete) only matters while the machine is up: keep it on a
+ * tmpfs in the agent's mount namespace (restarted agents rejoin it, a
+ * reboot starts empty, which is also when the state would be stale). Saves
+ * the disk file system's inode churn on every container start. */
+static int crun_state_tmpfs(sk_rt *rt, sk_err *err)
+{
+    struct stat st, parent;
+    _sk_free_ char *up = sk_printf("%s/..", rt->crun_root);
+    if (stat(rt->crun_root, &st) == 0 && stat(up, &parent) == 0 && st.st_dev != parent.st_dev)
+        return 0; /* mounted by an earlier agent in this namespace */
+    if (mount("tmpfs", rt->crun_root, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700,size=64m") < 0)
+        return sk_err_sys(err, "mount tmpfs for crun state at %s", rt->crun_root);
+    return 0;
+}
+
 sk_rt *sk_rt_init(const struct sk_rt_config *cfg, sk_err *err)
 {
     if (check_config(cfg, err) < 0) return NULL;
@@ -121,6 +138,7 @@ sk_rt *sk_rt_init(const struct sk_rt_config *cfg, sk_err *err)
         _sk_free_ char *d = sk_printf("%s/%s", rt->root, dirs[i]);
         if ((i == 3 && rt_rm_rf(d, err) < 0) || sk_mkdir_p(d, 0700, err) < 0) goto fail;
     }
+    if (crun_state_tmpfs(rt, err) < 0) goto fail;
     /* A new namespace means the previous agent's mounts, pins and (after a
      * reboot) containers are gone: what is on disk is stale. */
     if (fresh) {
@@ -213,6 +231,7 @@ int sk_rt_purge(sk_rt *rt, sk_err *err)
     if (rt_purge_state(rt, err) < 0) return -1;
     if (rt_ns_unpin(rt, err) < 0) return -1;
     const char *dirs[] = {"crun", "pods", "containers", "sock", "ns"};
+    umount2(rt->crun_root, MNT_DETACH); /* the tmpfs of crun's state */
     for (size_t i = 0; i < SK_ARRAY_LEN(dirs); i++) {
         _sk_free_ char *d = sk_printf("%s/%s", rt->root, dirs[i]);
         if (rt_rm_rf(d, err) < 0) return -1;
