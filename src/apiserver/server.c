@@ -241,8 +241,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     struct conn_ctx *cc = ci ? ci->socket_context : NULL;
-    /* Health endpoints are public, as upstream serves them to anyone. */
-    bool health = path_is(url, "/healthz") || path_is(url, "/livez") || path_is(url, "/readyz");
+    /* Health endpoints and /version are public, as upstream serves them to
+     * anyone (system:public-info-viewer). */
+    bool health = path_is(url, "/healthz") || path_is(url, "/livez") || path_is(url, "/readyz") ||
+                  path_is(url, "/version");
     health = health || path_is(url, "/cacerts"); /* join: the public CA bundle */
     if (!health && !authenticate(q, cc)) {
         sk_reply_status(q, SK_EUNAUTHORIZED, "Unauthorized");

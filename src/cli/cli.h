@@ -13,6 +13,8 @@ int sk_cmd_agent(int argc, char **argv);
 int sk_cmd_controller_manager(int argc, char **argv);
 int sk_cmd_image(int argc, char **argv);
 int sk_cmd_cleanup(int argc, char **argv);
+/* What `skiff cleanup` does (also `skiff server --cleanup`); exit code. */
+int sk_cli_cleanup(const char *data_dir, const char *cgroup_parent);
 int sk_cmd_ip(int argc, char **argv);
 int sk_cmd_service(int argc, char **argv);
 /* "50s", "500ms", "2m" or plain seconds -> ms; -1 with a message on stderr. */

@@ -1,10 +1,13 @@
 /* skiff cleanup: removes what a node agent left in a data directory (its
  * agent keeps pods running across restarts on purpose): every container,
  * pod sandbox and their mounts and cgroups, and every pod network
- * attachment (veths, IP leases, hostPort rules). For uninstalling and for
- * tests. The cluster's store and images are kept. */
+ * attachment (veths, IP leases, hostPort rules), the service proxy's
+ * nftables table, the routes to other nodes and the pod bridge. For
+ * uninstalling and for tests (`skiff server --cleanup` is the same). The
+ * cluster's store and images are kept. */
 #include "cli/cli.h"
 #include "network/network.h"
+#include "network/proxy/proxy.h"
 #include "runtime/runtime.h"
 
 #include <dirent.h>
@@ -64,6 +67,37 @@ int sk_cmd_cleanup(int argc, char **argv)
         fprintf(stderr, "skiff cleanup: unexpected argument \"%s\"\n", argv[optind]);
         return 2;
     }
+    return sk_cli_cleanup(data, cgp);
+}
+
+/* Node-level leftovers outside the data dir: the proxy's table, routes,
+ * the bridge. Keeps going; reports each failure. */
+static int network_leftovers(bool had_bridge)
+{
+    int rc = 0, routes = 0;
+    sk_err err = SK_ERR_INIT;
+    if (sk_proxy_cleanup(NULL, NULL, &err) < 0) {
+        fprintf(stderr, "skiff cleanup: service proxy rules: %s\n", err.msg);
+        rc = 1;
+    }
+    sk_err_clear(&err);
+    if (sk_net_routes_flush(NULL, &routes, &err) < 0) {
+        fprintf(stderr, "skiff cleanup: %s\n", err.msg);
+        rc = 1;
+    } else if (routes) {
+        printf("removed %d route(s) to other nodes' pods\n", routes);
+    }
+    sk_err_clear(&err);
+    if (had_bridge && sk_net_link_delete("cni0", NULL, &err) < 0) {
+        fprintf(stderr, "skiff cleanup: %s\n", err.msg);
+        rc = 1;
+    }
+    sk_err_clear(&err);
+    return rc;
+}
+
+int sk_cli_cleanup(const char *data, const char *cgp)
+{
     sk_err err = SK_ERR_INIT;
     int rc = 1;
     _sk_free_ char *root = sk_printf("%s/agent/runtime", data);
@@ -74,8 +108,8 @@ int sk_cmd_cleanup(int argc, char **argv)
     _sk_free_ char *subnet = conflist_subnet(netd);
     sk_net *net = NULL;
     if (access(root, F_OK) != 0) {
-        printf("nothing to clean up in %s\n", data);
-        return 0;
+        printf("no containers to clean up in %s\n", data);
+        return network_leftovers(false);
     }
     struct sk_rt_config rc_cfg = {.root_dir = root, .netns_dir = netns, .cgroup_parent = cgp};
     sk_rt *rt = sk_rt_init(&rc_cfg, &err);
@@ -90,7 +124,7 @@ int sk_cmd_cleanup(int argc, char **argv)
     }
     if (sk_rt_purge(rt, &err) < 0) goto out;
     printf("removed every container and pod sandbox of %s\n", data);
-    rc = 0;
+    rc = network_leftovers(subnet != NULL);
 out:
     if (rc) fprintf(stderr, "skiff cleanup: %s\n", err.msg);
     sk_net_free(net);

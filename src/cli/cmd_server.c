@@ -35,6 +35,8 @@ struct server_opts {
     struct sk_cli_node_opts node;
     const char *advertise;
     bool disable_dns;
+    bool cleanup;
+    const char *dns_upstream;
     const char *cluster_dns;
 };
 
@@ -57,7 +59,11 @@ static void usage(FILE *f)
             "  --disable-builtin-images  do not load the built-in sample images\n"
             "  --disable-proxy           no service proxy (nftables) on this node\n"
             "  --disable-dns             no cluster DNS server\n"
+            "  --cleanup                 remove what this node left (containers, pod networks,\n"
+            "                            proxy rules, routes) and exit; the store is kept\n"
             "  --cluster-dns IP          the cluster DNS service IP (default 10.96.0.10)\n"
+            "  --dns-upstream LIST       resolvers for names outside the cluster: IP[:PORT],...\n"
+            "                            or \"none\" (default: the nameservers of /etc/resolv.conf)\n"
             "  --samples-dir DIR         built-in sample binaries (default: next to skiff)\n"
             "  --store-keep-revisions N  history kept for watches (default 10000)\n"
             "  --store-keep-seconds N    history kept for watches (default 300)\n"
@@ -110,7 +116,7 @@ static int parse_opts(int argc, char **argv, struct server_opts *o)
 {
     enum { O_DATA = 1000, O_BIND, O_PORT, O_KCFG, O_NOAGENT, O_KREV, O_KSEC, O_CINT, O_DISCTL,
            O_CCIDR, O_SCIDR, O_GRACE, O_HOLLOW, O_HDELAY, O_LEADER, O_NOSCHED, O_NNAME,
-           O_NIP, O_APORT, O_CGP, O_NOBUILTIN, O_SAMPLES, O_ADV, O_NOPROXY, O_NODNS, O_CDNS };
+           O_NIP, O_APORT, O_CGP, O_NOBUILTIN, O_SAMPLES, O_ADV, O_NOPROXY, O_NODNS, O_CDNS, O_CLEANUP, O_DNSUP };
     static const struct option opts[] = {
         {"data-dir", required_argument, 0, O_DATA},
         {"bind-address", required_argument, 0, O_BIND},
@@ -132,6 +138,8 @@ static int parse_opts(int argc, char **argv, struct server_opts *o)
         {"advertise-address", required_argument, 0, O_ADV},
         {"disable-proxy", no_argument, 0, O_NOPROXY},
         {"disable-dns", no_argument, 0, O_NODNS},
+        {"cleanup", no_argument, 0, O_CLEANUP},
+        {"dns-upstream", required_argument, 0, O_DNSUP},
         {"cluster-dns", required_argument, 0, O_CDNS},
         {"node-ip", required_argument, 0, O_NIP},
         {"agent-port", required_argument, 0, O_APORT},
@@ -170,6 +178,8 @@ static int parse_opts(int argc, char **argv, struct server_opts *o)
         case O_ADV: o->advertise = optarg; break;
         case O_NOPROXY: o->node.no_proxy = true; break;
         case O_NODNS: o->disable_dns = true; break;
+        case O_CLEANUP: o->cleanup = true; break;
+        case O_DNSUP: o->dns_upstream = optarg; break;
         case O_CDNS: o->cluster_dns = optarg; break;
         case O_NIP: o->node.node_ip = optarg; break;
         case O_APORT:
@@ -235,6 +245,7 @@ int sk_cmd_server(int argc, char **argv)
                             .service_cidr = "10.96.0.0/12", .node_grace_ms = 50000,
                             .leader_elect = true};
     if (parse_opts(argc, argv, &o) < 0) return 2;
+    if (o.cleanup) return sk_cli_cleanup(o.data_dir, o.node.cgroup_parent);
     sk_err err = SK_ERR_INIT;
     int rc = 1;
     sk_store *st = NULL;
@@ -411,6 +422,16 @@ int sk_cmd_server(int argc, char **argv)
             goto out;
         struct sk_dns_config dc = {.client = dns_client, .advertise_ip = o.advertise,
                                    .service_ip = o.cluster_dns ? o.cluster_dns : "10.96.0.10"};
+        /* --dns-upstream a,b or none (an empty list: other names get SERVFAIL) */
+        char *ups[9] = {0};
+        _sk_free_ char *up_copy = o.dns_upstream ? sk_strdup(o.dns_upstream) : NULL;
+        if (up_copy) {
+            size_t n = 0;
+            for (char *save = NULL, *t = strtok_r(up_copy, ",", &save); t && n < 8;
+                 t = strtok_r(NULL, ",", &save))
+                if (strcmp(t, "none")) ups[n++] = t;
+            dc.upstreams = (const char *const *)ups;
+        }
         if (!(dns = sk_dns_new(&dc, &err)) || sk_dns_start(dns, &err) < 0) {
             sk_err_wrap(&err, "cluster DNS");
             goto out;

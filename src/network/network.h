@@ -138,5 +138,9 @@ int sk_net_route_replace(const char *cidr, const char *gateway, const char *netn
                          sk_err *err) SK_MUST_CHECK;
 /* Deletes skiff's route to cidr; 0 if there is none. */
 int sk_net_route_delete(const char *cidr, const char *netns_path, sk_err *err) SK_MUST_CHECK;
+/* Deletes every route skiff added (cleanup); *removed (optional) counts them. */
+int sk_net_routes_flush(const char *netns_path, int *removed, sk_err *err) SK_MUST_CHECK;
+/* Deletes a network interface by name (the pod bridge at cleanup); 0 if absent. */
+int sk_net_link_delete(const char *name, const char *netns_path, sk_err *err) SK_MUST_CHECK;
 
 #endif

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <net/if.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -132,4 +133,131 @@ int sk_net_route_delete(const char *cidr, const char *netns_path, sk_err *err)
     struct route_req r = {.type = RTM_DELROUTE};
     if (parse_cidr(cidr, &r, err) < 0) return -1;
     return run(&r, netns_path, "delete", cidr, err);
+}
+
+/* ---- cleanup: skiff's routes and the pod bridge ---------------------------------- */
+
+struct flush_ctx {
+    int removed;
+};
+
+/* Dumps the main table and deletes every route with skiff's protocol. */
+static int flush_apply(void *arg)
+{
+    struct flush_ctx *fc = arg;
+    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    if (fd < 0) return -errno;
+    struct {
+        struct nlmsghdr h;
+        struct rtmsg r;
+    } req = {.h = {.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg)), .nlmsg_type = RTM_GETROUTE,
+                   .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 1},
+             .r = {.rtm_family = AF_UNSPEC}};
+    struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
+    if (sendto(fd, &req, req.h.nlmsg_len, 0, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    /* Collect first: deleting while the dump runs would disturb it. */
+    struct route_req found[256];
+    int nfound = 0;
+    char buf[16384] __attribute__((aligned(NLMSG_ALIGNTO)));
+    for (bool done = false; !done;) {
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+            if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
+                done = true;
+                break;
+            }
+            struct rtmsg *rt = NLMSG_DATA(h);
+            if (rt->rtm_protocol != SK_RTPROT || rt->rtm_table != RT_TABLE_MAIN || nfound == 256) continue;
+            struct route_req r = {.type = RTM_DELROUTE, .family = rt->rtm_family, .prefix = rt->rtm_dst_len};
+            int len = (int)RTM_PAYLOAD(h);
+            for (struct rtattr *a = RTM_RTA(rt); RTA_OK(a, len); a = RTA_NEXT(a, len))
+                if (a->rta_type == RTA_DST && RTA_PAYLOAD(a) <= sizeof r.dst)
+                    memcpy(r.dst, RTA_DATA(a), RTA_PAYLOAD(a));
+            found[nfound++] = r;
+        }
+    }
+    close(fd);
+    for (int i = 0; i < nfound; i++)
+        if (route_apply(&found[i]) == 0) fc->removed++;
+    return 0;
+}
+
+int sk_net_routes_flush(const char *netns_path, int *removed, sk_err *err)
+{
+    struct flush_ctx fc = {0};
+    int rc;
+    if (netns_path) {
+        sk_err e = SK_ERR_INIT;
+        rc = sk_net_netns_run(netns_path, flush_apply, &fc, &e);
+        if (rc == -1 && e.msg[0]) {
+            *err = e;
+            return -1;
+        }
+    } else {
+        rc = flush_apply(&fc);
+    }
+    if (removed) *removed = fc.removed;
+    if (rc < 0) {
+        errno = -rc;
+        return sk_err_sys(err, "flush skiff routes");
+    }
+    return 0;
+}
+
+struct link_del {
+    const char *name;
+};
+
+static int link_del_apply(void *arg)
+{
+    struct link_del *ld = arg;
+    unsigned idx = if_nametoindex(ld->name);
+    if (!idx) return errno == ENODEV ? 0 : -errno;
+    struct {
+        struct nlmsghdr h;
+        struct ifinfomsg i;
+    } req = {.h = {.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg)), .nlmsg_type = RTM_DELLINK,
+                   .nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK, .nlmsg_seq = 1},
+             .i = {.ifi_family = AF_UNSPEC, .ifi_index = (int)idx}};
+    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    if (fd < 0) return -errno;
+    struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
+    int rc = 0;
+    if (sendto(fd, &req, req.h.nlmsg_len, 0, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        rc = -errno;
+    } else {
+        char ack[1024] __attribute__((aligned(NLMSG_ALIGNTO)));
+        ssize_t n = recv(fd, ack, sizeof ack, 0);
+        struct nlmsghdr *ah = (struct nlmsghdr *)ack;
+        if (n < 0) rc = -errno;
+        else if (ah->nlmsg_type == NLMSG_ERROR) rc = ((struct nlmsgerr *)NLMSG_DATA(ah))->error;
+    }
+    close(fd);
+    return rc;
+}
+
+int sk_net_link_delete(const char *name, const char *netns_path, sk_err *err)
+{
+    struct link_del ld = {name};
+    int rc;
+    if (netns_path) {
+        sk_err e = SK_ERR_INIT;
+        rc = sk_net_netns_run(netns_path, link_del_apply, &ld, &e);
+        if (rc == -1 && e.msg[0]) {
+            *err = e;
+            return -1;
+        }
+    } else {
+        rc = link_del_apply(&ld);
+    }
+    if (rc < 0 && rc != -ENODEV) {
+        errno = -rc;
+        return sk_err_sys(err, "delete link %s", name);
+    }
+    return 0;
 }

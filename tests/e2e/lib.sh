@@ -72,7 +72,8 @@ wait_for() {
 # start_server [extra flags...]: server + agent in the test host.
 start_server() {
     nsenter --net="/run/netns/$NS" "$SKIFF" server --data-dir "$T/data" --port "$PORT" --node-name "$NODE" \
-        --cgroup-parent "$CGP" --node-monitor-grace-period 20s "$@" >>"$T/server.log" 2>&1 &
+        --cgroup-parent "$CGP" --node-monitor-grace-period 20s --dns-upstream none "$@" \
+        >>"$T/server.log" 2>&1 &
     SERVER_PID=$!
     i=0
     until in_ns curl -sk --max-time 1 "https://127.0.0.1:$PORT/readyz" >/dev/null 2>&1; do

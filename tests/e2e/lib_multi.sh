@@ -100,7 +100,7 @@ start_host() {
     if [ "$h" = 0 ]; then
         nsenter --net="/run/netns/$(host_ns 0)" "$SKIFF" server --data-dir "$d" --port "$PORT" \
             --node-name "$(node_name 0)" --cgroup-parent "$(host_cg 0)" \
-            --node-monitor-grace-period 10s "$@" >>"$d/log" 2>&1 &
+            --node-monitor-grace-period 10s --dns-upstream none "$@" >>"$d/log" 2>&1 &
         set_pid 0 $!
         i=0
         until in_host 0 curl -sk --max-time 1 "https://127.0.0.1:$PORT/readyz" >/dev/null 2>&1; do

@@ -29,7 +29,7 @@ static const char *const curl_path = "/usr/bin/curl";
 static const char *const applets[] = {
     "sh", "ls", "cat", "echo", "env", "ps", "wget", "nc", "sleep", "hostname", "id", "ip",
     "ping", "top", "vi", "mkdir", "rm", "cp", "mv", "ln", "grep", "sed", "awk", "head",
-    "tail", "true", "false", "kill", "date", "df", "du", "find", "which", "nslookup",
+    "tail", "true", "false", "kill", "date", "df", "du", "find", "which",
     "printenv", "pwd", "touch", "chmod", "uname", "whoami", "netstat", "less", "more",
     "tr", "wc", "sort", "xargs", "test", "[", "timeout", "tee", "stat", "mount", "tty", "dd",
     "yes", "seq", "expr", "basename", "dirname", "cut", "uniq", "diff", "gzip", "tar", "stty",
@@ -146,9 +146,13 @@ static int add_curl(struct archive *a, sk_err *err)
     return rc;
 }
 
-static int add_tools(struct archive *a, const char *busybox, sk_err *err)
+static int add_tools(struct archive *a, const char *busybox, const char *samples_dir, sk_err *err)
 {
     if (add_file(a, "bin/busybox", busybox, err) < 0) return -1;
+    /* skiff's nslookup follows resolv.conf's search list (busybox's does
+     * not), so `nslookup kubernetes.default` works as with bind's */
+    _sk_free_ char *ns = sk_printf("%s/nslookup", samples_dir);
+    if (add_file(a, "usr/bin/nslookup", ns, err) < 0) return -1;
     const char *bash = NULL;
     for (int i = 0; bash_paths[i] && !bash; i++)
         if (access(bash_paths[i], R_OK) == 0) bash = bash_paths[i];
@@ -164,8 +168,8 @@ static int add_tools(struct archive *a, const char *busybox, sk_err *err)
 
 /* A layer tar in memory (a few MiB): the shared tools when binary is NULL,
  * else just the sample binary at PATH. */
-static int build_layer(const char *binary, const char *path, const char *busybox, sk_buf *out,
-                       sk_err *err)
+static int build_layer(const char *binary, const char *path, const char *busybox,
+                       const char *samples_dir, sk_buf *out, sk_err *err)
 {
     struct archive *a = archive_write_new();
     int rc = -1;
@@ -176,7 +180,7 @@ static int build_layer(const char *binary, const char *path, const char *busybox
         goto out;
     }
     if (binary ? add_file(a, path, binary, err) < 0
-               : add_skeleton(a, err) < 0 || add_tools(a, busybox, err) < 0)
+               : add_skeleton(a, err) < 0 || add_tools(a, busybox, samples_dir, err) < 0)
         goto out;
     if (archive_write_close(a) != ARCHIVE_OK) {
         tar_fail(a, err);
@@ -274,7 +278,11 @@ static char *input_stamp(const char *samples_dir, const char *busybox)
             sk_buf_addf(&b, "%s %lld %lld\n", libs[i], (long long)st.st_size, (long long)st.st_mtime);
     }
     sk_image_strv_free(libs);
-    sk_buf_addf(&b, "format 2\n");
+    _sk_free_ char *ns = sk_printf("%s/nslookup", samples_dir);
+    struct stat nst;
+    if (stat(ns, &nst) == 0)
+        sk_buf_addf(&b, "%s %lld %lld\n", ns, (long long)nst.st_size, (long long)nst.st_mtime);
+    sk_buf_addf(&b, "format 3\n");
     return sk_buf_take(&b);
 }
 
@@ -302,7 +310,7 @@ int sk_image_builtin_load(sk_image_store *s, const char *samples_dir, const char
 
     sk_buf tools = SK_BUF_INIT;
     char tdig[72];
-    if (build_layer(NULL, NULL, busybox_path, &tools, err) < 0 ||
+    if (build_layer(NULL, NULL, busybox_path, samples_dir, &tools, err) < 0 ||
         sk_blob_put(s, tools.data, tools.len, NULL, tdig, err) < 0) {
         sk_buf_release(&tools);
         return sk_err_wrap(err, "built-in images");
@@ -314,7 +322,7 @@ int sk_image_builtin_load(sk_image_store *s, const char *samples_dir, const char
         _sk_free_ char *bin = sk_printf("%s/%s", samples_dir, sp->binary);
         sk_buf layer = SK_BUF_INIT;
         char ldig[72];
-        int rc = build_layer(bin, sp->path, busybox_path, &layer, err);
+        int rc = build_layer(bin, sp->path, busybox_path, samples_dir, &layer, err);
         if (rc == 0) rc = sk_blob_put(s, layer.data, layer.len, NULL, ldig, err);
         if (rc == 0) rc = store_image(s, sp, tdig, tools_len, ldig, layer.len, err);
         sk_buf_release(&layer);
