@@ -20,6 +20,8 @@ static struct sk_dns_zone zone;
 static int lookups;
 
 static void put(void (*fn)(sk_dns_index *, const json_t *), const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void put(void (*fn)(sk_dns_index *, const json_t *), const char *fmt, ...)
 {
     char text[16384];
     va_list ap;

@@ -279,7 +279,8 @@ static inline bool th_selfsigned(const char *cert_path, const char *key_path)
     char pem[8192];
     size_t n;
     time_t now = time(NULL);
-    bool ok = gnutls_x509_privkey_init(&key) == 0 && gnutls_x509_crt_init(&crt) == 0;
+    bool ok = gnutls_x509_privkey_init(&key) == 0;
+    ok = gnutls_x509_crt_init(&crt) == 0 && ok; /* always initialised: freed below */
     ok = ok && gnutls_x509_privkey_generate(key, GNUTLS_PK_ECDSA,
                                             GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0) == 0;
     ok = ok && gnutls_x509_crt_set_version(crt, 3) == 0 &&

@@ -39,7 +39,7 @@ static void test_refs(void)
     }
     static const char *const bad[] = {
         "", "UPPER", "a:b:c", "busybox:", "busybox@sha256:abc", HEX64, "a//b", "-a", "a/b-",
-        "busybox@md5:" HEX64, "host:999999/x", "a b", "x/Y", "busybox:-x", "/x", "x/",
+        ("busybox@md5:" HEX64), "host:999999/x", "a b", "x/Y", "busybox:-x", "/x", "x/",
         "busybox:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
     };
     for (size_t i = 0; i < SK_ARRAY_LEN(bad); i++) {
