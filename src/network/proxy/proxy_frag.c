@@ -150,7 +150,10 @@ static void lb_rules(struct frag *f, const struct px_port *p, const char *chain,
     }
     _sk_free_ char *bname = sk_printf("%s|%s", p->base, block_name);
     uint32_t block = block_for(f, bname);
-    if (!block) return; /* key space exhausted: the service stays unreachable */
+    if (!block) { /* key space exhausted: the service refuses, but its chain exists */
+        add_chain_rule(f, chain, "goto reject-chain");
+        return;
+    }
     uint32_t off = block << PX_BLOCK_BITS;
     add_chain_rule(f, chain, "ct mark set numgen random mod %zu offset %u goto dnat-%s", n, off,
                    p->proto);

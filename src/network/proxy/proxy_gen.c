@@ -51,10 +51,14 @@ px_gen *px_gen_new(const struct px_gen_config *cfg)
     g->cidr = cfg->cluster_cidr && *cfg->cluster_cidr ? sk_strdup(cfg->cluster_cidr) : NULL;
     g->svc_cidr = cfg->service_cidr && *cfg->service_cidr ? sk_strdup(cfg->service_cidr) : NULL;
     if (cfg->node_ips) {
-        size_t n = 0;
+        size_t n = 0, k = 0;
         while (cfg->node_ips[n]) n++;
         g->node_ips = sk_calloc(n + 1, sizeof *g->node_ips);
-        for (size_t i = 0; i < n; i++) g->node_ips[i] = sk_strdup(cfg->node_ips[i]);
+        for (size_t i = 0; i < n; i++) { /* a set declaration refuses duplicates */
+            bool dup = false;
+            for (size_t j = 0; j < k && !dup; j++) dup = !strcmp(g->node_ips[j], cfg->node_ips[i]);
+            if (!dup) g->node_ips[k++] = sk_strdup(cfg->node_ips[i]);
+        }
     }
     g->applied = json_object();
     g->owners = json_object();

@@ -318,7 +318,8 @@ size_t px_build_ports(const json_t *svc, const json_t *slices, const char *node_
     const char *type = sk_json_str(spec, "type");
     const char *cip = sk_json_str(spec, "clusterIP");
     char cluster_ip[16] = "";
-    if (!valid_name(ns, 63, false) || !valid_name(name, 253, false)) return 0;
+    /* DNS labels: chain names built from them stay under nft's 256 */
+    if (!valid_name(ns, 63, false) || !valid_name(name, 63, false)) return 0;
     if (type && !strcmp(type, "ExternalName")) return 0;
     if (!cip || !strcmp(cip, "None") || !ipv4(cip, cluster_ip)) return 0;
     const char *etp = sk_json_str(spec, "externalTrafficPolicy");
@@ -329,7 +330,7 @@ size_t px_build_ports(const json_t *svc, const json_t *slices, const char *node_
         const char *pname = sk_json_str(sp, "name");
         const char *proto = proto_name(sk_json_str(sp, "protocol"));
         uint16_t port, np = 0;
-        if (!proto || !valid_name(pname, 63, true) || !port_num(json_object_get(sp, "port"), &port))
+        if (!proto || !valid_name(pname, 15, true) || !port_num(json_object_get(sp, "port"), &port))
             continue;
         port_num(json_object_get(sp, "nodePort"), &np);
         struct px_port *p = sk_calloc(1, sizeof *p);

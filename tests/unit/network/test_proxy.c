@@ -324,6 +324,60 @@ static int test_policies(void)
     return 0;
 }
 
+/* Hostile or malformed objects: nothing crashes, and whatever reaches a
+ * script is made of the characters names, addresses and numbers use. */
+static int test_hostile(void)
+{
+    static const char *const bad[] = {
+        "{\"metadata\":{\"name\":\"a\",\"namespace\":\"b\"},\"spec\":{\"clusterIP\":\"10.96.0.1\","
+        "\"ports\":[{\"port\":99999},{\"port\":\"80\"},{\"port\":80,\"protocol\":\"ICMP\"},"
+        "{\"port\":81,\"name\":\"x}y\"},{\"port\":82,\"nodePort\":-5}],\"externalIPs\":[1,\"::1\","
+        "\"1.2.3.4; flush ruleset\"],\"sessionAffinity\":\"ClientIP\",\"sessionAffinityConfig\":"
+        "{\"clientIP\":{\"timeoutSeconds\":-1}}},\"status\":{\"loadBalancer\":{\"ingress\":[{\"ip\":7}]}}}",
+        "{\"metadata\":{\"name\":[],\"namespace\":\"b\"},\"spec\":{}}",
+        "{\"metadata\":{\"name\":\"UPPER\",\"namespace\":\"b\"},\"spec\":{\"clusterIP\":\"10.96.0.1\"}}",
+        "{\"spec\":{\"clusterIP\":\"10.96.0.1\",\"ports\":\"all\"}}",
+        "[]",
+    };
+    static const char *const slices[] = {
+        "{\"addressType\":\"IPv4\",\"ports\":[{\"port\":80}],\"endpoints\":[{\"addresses\":[\"10.0.0.1 x\"]},"
+        "{\"addresses\":[5]},{\"addresses\":[\"10.0.0.2\"],\"nodeName\":\"a b\"},{\"addresses\":[]},"
+        "{\"addresses\":[\"10.0.0.3\"],\"conditions\":{\"ready\":\"yes\"}},7]}",
+        "{\"addressType\":\"IPv4\",\"ports\":[{\"port\":80,\"name\":\"\"}],\"eps\":\"\\n\\n1.2.3.4\\nx y z w\\n10.0.0.9 r n1\"}",
+        "{\"addressType\":\"FQDN\",\"endpoints\":[{\"addresses\":[\"example.com\"]}]}",
+    };
+    struct px_gen_config cfg = {.table = "skiff", .cluster_cidr = "10.244.0.0/16"};
+    px_gen *g = px_gen_new(&cfg);
+    struct model m = {0};
+    for (size_t i = 0; i < SK_ARRAY_LEN(bad); i++) {
+        json_t *svc = json_loads(bad[i], 0, NULL);
+        REQUIRE(svc);
+        json_t *sls = json_object();
+        for (size_t k = 0; k < SK_ARRAY_LEN(slices); k++) {
+            char name[8];
+            snprintf(name, sizeof name, "s%zu", k);
+            json_t *sl = json_loads(slices[k], 0, NULL);
+            REQUIRE(sl);
+            json_object_set_new(sls, name, k % 2 ? sl : px_trim_slice(sl));
+            if (!(k % 2)) json_decref(sl);
+        }
+        json_t *t = px_trim_service(svc);
+        px_build_ports(t, sls, "n1", &m.ports, &m.n);
+        json_decref(t);
+        json_decref(svc);
+        json_decref(sls);
+    }
+    CHECK_INT(m.n, 1); /* only port 82 of the first service is valid */
+    _sk_free_ char *f = full(g, &m);
+    for (const char *p = f; *p; p++)
+        CHECK(strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 \t\n{}:;,.-/_|@!=&^#*", *p));
+    CHECK(!strstr(f, "flush ruleset") && !strstr(f, "x}y") && !strstr(f, "1.2.3.4;"));
+    CHECK(strstr(f, "10.0.0.9") && strstr(f, "10.0.0.3") && !strstr(f, "10.0.0.1 "));
+    reset(&m);
+    px_gen_free(g);
+    return 0;
+}
+
 /* 1,000 services x 10 endpoints: rendering is a small part of the 200 ms
  * sync budget (about 15 ms optimized; the bound only catches blowups, and
  * holds under sanitizers). */
@@ -370,6 +424,7 @@ int main(void)
     if (test_model()) return 1;
     if (test_generator()) return 1;
     if (test_policies()) return 1;
+    if (test_hostile()) return 1;
     if (test_scale()) return 1;
     return test_done();
 }
