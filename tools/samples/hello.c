@@ -1,7 +1,8 @@
 /* Skiff's built-in equivalent of the Kubernetes tutorial's bootcamp app
  * (gcr.io/google-samples/kubernetes-bootcamp): HTTP/1.1 on :8080 answering
  * every request with one line naming the host and the version, logging a
- * line per request to stdout. Built as a static executable and packed into
+ * line per request to stdout; keep-alive connections and many clients at
+ * once, as the original Node.js app. Built as a static executable and packed into
  * an image by src/runtime/image/builtin.c; deliberately dependency-free.
  *
  * Usage: hello [--port N] [--version N]; VERSION in the environment sets
@@ -11,6 +12,8 @@
 #endif
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <strings.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,23 +42,6 @@ static void now_string(char *out, size_t n)
     snprintf(out, n, "%s.%03ldZ", base, (long)(tv.tv_usec / 1000));
 }
 
-/* Reads until the end of the request headers (bodies are ignored: the app
- * answers every method the same way). Returns -1 on EOF/error/timeout. */
-static int read_request(int fd)
-{
-    char buf[8192];
-    size_t len = 0;
-    while (len < sizeof buf - 1) {
-        ssize_t r = read(fd, buf + len, sizeof buf - 1 - len);
-        if (r < 0 && errno == EINTR && !stopping) continue;
-        if (r <= 0) return -1;
-        len += (size_t)r;
-        buf[len] = '\0';
-        if (strstr(buf, "\r\n\r\n") || strstr(buf, "\n\n")) return 0;
-    }
-    return 0; /* oversized headers: answer anyway, as the original does */
-}
-
 static void write_all(int fd, const char *p, size_t n)
 {
     while (n > 0) {
@@ -67,23 +53,114 @@ static void write_all(int fd, const char *p, size_t n)
     }
 }
 
-static void serve(int fd, const char *host, const char *version, long *requests, time_t started)
+/* One client connection: bytes of the request being read. Like the
+ * original (Node's http server) it keeps connections alive, so several
+ * requests may come on one, and serves many clients at once. */
+#define MAX_CLIENTS 256
+#define REQ_MAX 8192
+struct client {
+    int fd;
+    size_t len;
+    int64_t idle_since;
+    char buf[REQ_MAX];
+};
+
+static int64_t mono_ms(void)
 {
-    struct timeval tmo = {10, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tmo, sizeof tmo);
-    if (read_request(fd) < 0) return;
-    char body[512], resp[1024], ts[64];
-    int bl = snprintf(body, sizeof body, "Hello Kubernetes bootcamp! | Running on: %s | v=%s\n",
-                      host, version);
-    int rl = snprintf(resp, sizeof resp,
-                      "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
-                      "Connection: close\r\n\r\n%s", bl, body);
-    write_all(fd, resp, (size_t)rl);
-    (*requests)++;
-    now_string(ts, sizeof ts);
-    printf("Running On: %s | Total Requests: %ld | App Uptime: %ld seconds | Log Time: %s\n",
-           host, *requests, (long)(time(NULL) - started), ts);
-    fflush(stdout);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Case-insensitive search for "Connection: close" or HTTP/1.0 without keep-alive. */
+static int wants_close(const char *req)
+{
+    const char *line_end = strstr(req, "\r\n");
+    int http10 = line_end && line_end - req >= 8 && !strncmp(line_end - 8, "HTTP/1.0", 8);
+    int close_hdr = 0, keep_hdr = 0;
+    for (const char *p = req; (p = strchr(p, '\n')); p++) {
+        if (!strncasecmp(p + 1, "connection:", 11)) {
+            const char *v = p + 12;
+            while (*v == ' ') v++;
+            if (!strncasecmp(v, "close", 5)) close_hdr = 1;
+            if (!strncasecmp(v, "keep-alive", 10)) keep_hdr = 1;
+        }
+    }
+    return close_hdr || (http10 && !keep_hdr);
+}
+
+/* Answers every complete request in c's buffer; returns -1 to close. */
+static int serve(struct client *c, const char *host, const char *version, long *requests,
+                 time_t started)
+{
+    for (;;) {
+        c->buf[c->len] = '\0';
+        char *end = strstr(c->buf, "\r\n\r\n");
+        size_t hdr = end ? (size_t)(end - c->buf) + 4 : 0;
+        if (!end && c->len < REQ_MAX - 1) return 0; /* need more */
+        if (!end) hdr = c->len; /* oversized headers: answer anyway, as the original does */
+        int close_after = wants_close(c->buf);
+        char body[512], resp[1024], ts[64];
+        int bl = snprintf(body, sizeof body, "Hello Kubernetes bootcamp! | Running on: %s | v=%s\n",
+                          host, version);
+        int rl = snprintf(resp, sizeof resp,
+                          "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
+                          "Connection: %s\r\n\r\n%s", bl, close_after ? "close" : "keep-alive", body);
+        write_all(c->fd, resp, (size_t)rl);
+        (*requests)++;
+        now_string(ts, sizeof ts);
+        printf("Running On: %s | Total Requests: %ld | App Uptime: %ld seconds | Log Time: %s\n",
+               host, *requests, (long)(time(NULL) - started), ts);
+        fflush(stdout);
+        if (close_after) return -1;
+        memmove(c->buf, c->buf + hdr, c->len - hdr); /* bodies are ignored: GET-style app */
+        c->len -= hdr;
+        if (!c->len) return 0;
+    }
+}
+
+static void run_loop(int ls, const char *host, const char *version, time_t started)
+{
+    static struct client clients[MAX_CLIENTS];
+    struct pollfd pfd[MAX_CLIENTS + 1];
+    int n = 0;
+    long requests = 0;
+    while (!stopping) {
+        pfd[0] = (struct pollfd){ls, n < MAX_CLIENTS ? POLLIN : 0, 0};
+        for (int i = 0; i < n; i++) pfd[i + 1] = (struct pollfd){clients[i].fd, POLLIN, 0};
+        if (poll(pfd, (nfds_t)n + 1, 1000) < 0) continue; /* EINTR on SIGTERM */
+        int64_t now = mono_ms();
+        for (int i = n - 1; i >= 0; i--) {
+            struct client *c = &clients[i];
+            int drop = 0;
+            if (pfd[i + 1].revents) {
+                ssize_t r = read(c->fd, c->buf + c->len, REQ_MAX - 1 - c->len);
+                if (r <= 0) {
+                    drop = !(r < 0 && errno == EINTR);
+                } else {
+                    c->len += (size_t)r;
+                    c->idle_since = now;
+                    drop = serve(c, host, version, &requests, started) < 0;
+                }
+            } else if (now - c->idle_since > 10000) {
+                drop = 1; /* idle keep-alive connections close after 10 s */
+            }
+            if (drop) {
+                close(c->fd);
+                clients[i] = clients[--n];
+            }
+        }
+        if (pfd[0].revents & POLLIN) {
+            int fd = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
+            if (fd >= 0) {
+                clients[n].fd = fd;
+                clients[n].len = 0;
+                clients[n].idle_since = now;
+                n++;
+            }
+        }
+    }
+    for (int i = 0; i < n; i++) close(clients[i].fd);
 }
 
 int main(int argc, char **argv)
@@ -132,13 +209,7 @@ int main(int argc, char **argv)
     printf("Kubernetes Bootcamp App Started At: %s | Running On:  %s \n\n", ts, host);
     fflush(stdout);
 
-    long requests = 0;
-    while (!stopping) {
-        int c = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
-        if (c < 0) continue; /* EINTR on SIGTERM ends the loop via stopping */
-        serve(c, host, version, &requests, started);
-        close(c);
-    }
+    run_loop(ls, host, version, started);
     close(ls);
     return 0;
 }
