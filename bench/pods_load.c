@@ -17,6 +17,7 @@
  * Also `bench_pods_load layers ...` and `bench_pods_load raw ...`: the raw
  * crun floor (pods_raw.c). */
 #include "pods.h"
+#include "kube.h"
 
 #include <getopt.h>
 #include <jansson.h>
@@ -25,35 +26,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-static void sleep_secs(double secs)
-{
-    if (secs <= 0) return;
-    struct timespec ts = {(time_t)secs, (long)((secs - (double)(time_t)secs) * 1e9)};
-    nanosleep(&ts, NULL);
-}
-
-static json_t *get_json(CURL *c, const char *url, long *status)
-{
-    struct buf resp = {0};
-    long st = request(c, &resp, "GET", url, NULL, 0);
-    if (status) *status = st;
-    json_t *doc = st == 200 ? json_loadb(resp.p, resp.len, 0, NULL) : NULL;
-    free(resp.p);
-    return doc;
-}
-
-static bool node_ready(json_t *node)
-{
-    size_t i;
-    json_t *c;
-    json_array_foreach(json_object_get(json_object_get(node, "status"), "conditions"), i, c) {
-        const char *t = json_string_value(json_object_get(c, "type"));
-        const char *s = json_string_value(json_object_get(c, "status"));
-        if (t && s && !strcmp(t, "Ready")) return !strcmp(s, "True");
-    }
-    return false;
-}
 
 /* Namespace, its default ServiceAccount (pods are refused without it), the
  * node Ready, and the resourceVersion the pod watch starts from. */

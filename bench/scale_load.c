@@ -12,6 +12,7 @@
  * The server's CPU and memory are read from /proc with --pid. Exit status 0
  * when all pods ran within the timeout. */
 #include "scale.h"
+#include "kube.h"
 
 #include <getopt.h>
 #include <jansson.h>
@@ -20,36 +21,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-static void sleep_secs(double secs)
-{
-    if (secs <= 0) return;
-    struct timespec ts = {(time_t)secs, (long)((secs - (double)(time_t)secs) * 1e9)};
-    nanosleep(&ts, NULL);
-}
-
-/* GET url and parse it; NULL (with a message) unless HTTP 200 + JSON. */
-static json_t *get_json(CURL *c, const char *url, long *status)
-{
-    struct buf resp = {0};
-    long st = request(c, &resp, "GET", url, NULL, 0);
-    if (status) *status = st;
-    json_t *doc = st == 200 ? json_loadb(resp.p, resp.len, 0, NULL) : NULL;
-    free(resp.p);
-    return doc;
-}
-
-static bool node_ready(json_t *node)
-{
-    size_t i;
-    json_t *c;
-    json_array_foreach(json_object_get(json_object_get(node, "status"), "conditions"), i, c) {
-        const char *t = json_string_value(json_object_get(c, "type"));
-        const char *st = json_string_value(json_object_get(c, "status"));
-        if (t && st && !strcmp(t, "Ready")) return !strcmp(st, "True");
-    }
-    return false;
-}
 
 static int wait_nodes(const struct scale_opts *o, CURL *c)
 {
