@@ -33,6 +33,12 @@ bool sk_proxy_split_name(const char *id, char *scheme, size_t sn, char *name, si
     bool scheme_ok = scl == 0 || (scl == 4 && !strncmp(sc, "http", 4)) ||
                      (scl == 5 && !strncmp(sc, "https", 5));
     if (!nml || !scheme_ok || scl >= sn || nml >= nn || ptl >= pn) return false;
+    /* A number or a port name: the port is pasted into the backend URL, so
+     * '@', '/', '?', '#' there would send the request to another host. */
+    for (size_t i = 0; i < ptl; i++)
+        if (!((pt[i] >= 'a' && pt[i] <= 'z') || (pt[i] >= 'A' && pt[i] <= 'Z') ||
+              (pt[i] >= '0' && pt[i] <= '9') || pt[i] == '-'))
+            return false;
     snprintf(scheme, sn, "%.*s", (int)scl, sc);
     snprintf(name, nn, "%.*s", (int)nml, nm);
     snprintf(port, pn, "%.*s", (int)ptl, pt);

@@ -133,13 +133,22 @@ void sk_reply_status(struct sk_req *q, enum sk_code code, const char *fmt, ...)
 
 /* ---- authentication ------------------------------------------------------- */
 
+/* Equal strings, in time that does not depend on where they differ. */
+static bool token_equal(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    unsigned char diff = la != lb;
+    for (size_t i = 0; i < lb; i++) diff |= (unsigned char)(b[i] ^ (i < la ? a[i] : 0));
+    return diff == 0;
+}
+
 static bool authenticate(struct sk_req *q, struct conn_ctx *cc)
 {
     const char *auth = sk_req_header(q, "Authorization");
     if (auth && !strncasecmp(auth, "Bearer ", 7)) {
         const char *tok = auth + 7;
         for (size_t i = 0; i < q->srv->ntokens; i++) {
-            if (!strcmp(tok, q->srv->tokens[i].token)) {
+            if (token_equal(tok, q->srv->tokens[i].token)) {
                 q->id = q->srv->tokens[i].id;
                 return true;
             }

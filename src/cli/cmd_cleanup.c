@@ -126,7 +126,7 @@ int sk_cli_cleanup(const char *data, const char *cgp)
     printf("removed every container and pod sandbox of %s\n", data);
     rc = network_leftovers(subnet != NULL);
 out:
-    if (rc) fprintf(stderr, "skiff cleanup: %s\n", err.msg);
+    if (rc && err.msg[0]) fprintf(stderr, "skiff cleanup: %s\n", err.msg);
     sk_net_free(net);
     sk_rt_free(rt);
     sk_err_clear(&err);

@@ -42,6 +42,8 @@ static bool is_lb(const json_t *svc)
 
 /* ---- handlers ----------------------------------------------------------------------- */
 
+static void enqueue_all_lb(struct slb *s);
+
 static void svc_add(void *ud, const json_t *obj)
 {
     struct slb *s = ud;
@@ -49,7 +51,15 @@ static void svc_add(void *ud, const json_t *obj)
     if (key) sk_workqueue_add(s->q, key);
 }
 
-static void svc_update(void *ud, const json_t *old, const json_t *cur) { svc_add(ud, cur); }
+/* A LoadBalancer that stops being one or changes its ports may free a
+ * port a pending one waits for, as a deletion does. */
+static void svc_update(void *ud, const json_t *old, const json_t *cur)
+{
+    svc_add(ud, cur);
+    if (is_lb(old) && (!is_lb(cur) || !json_equal(sk_json_path(old, "spec.ports"),
+                                                   sk_json_path(cur, "spec.ports"))))
+        enqueue_all_lb(ud);
+}
 
 /* A deleted LoadBalancer may free a port a pending one waits for. */
 static void enqueue_all_lb(struct slb *s)

@@ -86,6 +86,7 @@ static json_t *get(sk_client *c, const struct sk_resource *r, sk_err *err, bool 
     json_t *o = sk_client_get(c, r, NS, NAME, err);
     *failed = !o && err->code != SK_ENOTFOUND;
     if (*failed) sk_err_wrap(err, "get %s %s/%s", r->plural, NS, NAME);
+    else if (!o) sk_err_clear(err); /* absent: created next, not an error to report */
     return o;
 }
 

@@ -37,6 +37,9 @@ int main(void)
     split_bad("ftp:web:21");
     split_bad("a:b:c:d");
     split_bad("https::443");
+    split_bad("web:80@169.254.169.254"); /* the port must not change the backend host */
+    split_bad("web:80/x");
+    split_bad("http:web:80#");
     char big[200];
     memset(big, 'x', sizeof big - 1);
     big[sizeof big - 1] = 0;

@@ -374,6 +374,10 @@ static void check_servicelb(sk_client *c)
     sk_err err = SK_ERR_INIT;
     CHECK(sk_client_delete(c, res_svc(), "default", "lb", NULL, -1, NULL, &err) == 0);
     CHECK(wait_ingress(c, "lb2", want)); /* the port is free now */
+    make_service(c, "lb3", "LoadBalancer"); /* pending behind lb2 */
+    msleep(500);
+    _sk_free_ char *three = ingress_of(c, "lb3");
+    CHECK_STR(three, "");
     /* the whole ports list: a ClusterIP service may not keep its nodePort */
     json_t *patch = json_pack("{s:{s:s,s:[{s:s,s:s,s:i,s:i}]}}", "spec", "type", "ClusterIP", "ports", "name",
                               "http", "protocol", "TCP", "port", 80, "targetPort", 8080);
@@ -382,6 +386,7 @@ static void check_servicelb(sk_client *c)
     json_decref(patch);
     json_decref(r);
     CHECK(wait_ingress(c, "lb2", ""));
+    CHECK(wait_ingress(c, "lb3", want)); /* lb2 no longer a LoadBalancer: the port is free */
 }
 
 static void run(sk_client *c)
