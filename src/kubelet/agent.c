@@ -476,6 +476,10 @@ void sk_agent_free(sk_agent *a)
     pthread_mutex_unlock(&a->mu);
     if (a->q) sk_workqueue_shutdown(a->q);
     for (int i = 0; i < a->nworkers; i++) pthread_join(a->workers[i], NULL);
+    /* a worker still syncing at the first wait may have started another job */
+    pthread_mutex_lock(&a->mu);
+    while (a->async_jobs > 0) pthread_cond_wait(&a->cond, &a->mu);
+    pthread_mutex_unlock(&a->mu);
     sk_informer_free(a->pods_inf);
     sk_informer_free(a->svc_inf);
     sk_informer_free(a->node_inf);

@@ -46,10 +46,13 @@ static void term_path(sk_agent *a, const struct sk_ag_pod *p, const char *ctr, i
     snprintf(out, n, "%s/pods/%s/containers/%s/%d", a->data_dir, p->uid, ctr, restart);
 }
 
-static void set_wait(struct sk_ag_ctr *c, const char *reason, const char *msg)
+/* Under a->mu: the HTTPS server's lookups read the reason. */
+static void set_wait(sk_agent *a, struct sk_ag_ctr *c, const char *reason, const char *msg)
 {
+    pthread_mutex_lock(&a->mu);
     snprintf(c->wait_reason, sizeof c->wait_reason, "%s", reason ? reason : "");
     snprintf(c->wait_msg, sizeof c->wait_msg, "%s", msg ? msg : "");
+    pthread_mutex_unlock(&a->mu);
 }
 
 static void publish(sk_agent *a, struct sk_ag_ctr *c, const struct sk_ag_inst *in)
@@ -184,7 +187,7 @@ int64_t sk_ag_ctr_crash_wait(sk_agent *a, struct sk_ag_pod *p, struct sk_ag_ctr 
     sk_ag_go_duration(c->crash.delay_ms, d, sizeof d);
     snprintf(msg, sizeof msg, "back-off %s restarting failed container=%s pod=%s_%s(%s)", d, c->name,
              p->name, p->ns, p->uid);
-    set_wait(c, "CrashLoopBackOff", msg);
+    set_wait(a, c, "CrashLoopBackOff", msg);
     if (c->backoff_evented != since) {
         c->backoff_evented = since;
         _sk_json_ json_t *ref = sk_ag_event_ref(pod);
@@ -297,7 +300,7 @@ static void start_failed(sk_agent *a, struct sk_ag_pod *p, struct sk_ag_ctr *c, 
     snprintf(in.message, sizeof in.message, "%s", msg);
     snprintf(in.hash, sizeof in.hash, "%s", hash);
     publish(a, c, &in);
-    set_wait(c, "RunContainerError", msg);
+    set_wait(a, c, "RunContainerError", msg);
     _sk_json_ json_t *ref = sk_ag_event_ref(pod);
     sk_event(a->rec, ref, "Warning", "Failed", "Error: %s", msg);
 }
@@ -305,7 +308,7 @@ static void start_failed(sk_agent *a, struct sk_ag_pod *p, struct sk_ag_ctr *c, 
 static void config_failed(sk_agent *a, struct sk_ag_pod *p, struct sk_ag_ctr *c, const json_t *pod,
                           const char *reason, const char *msg)
 {
-    set_wait(c, reason, msg);
+    set_wait(a, c, reason, msg);
     _sk_json_ json_t *ref = sk_ag_event_ref(pod);
     sk_event(a->rec, ref, "Warning", "Failed", "Error: %s", msg);
     c->retry_at = sk_now_ms() + 10000; /* the kubelet's backOffPeriod */
@@ -412,7 +415,7 @@ static void after_start(sk_agent *a, struct sk_ag_pod *p, struct sk_ag_ctr *c, c
     snprintf(in.id, sizeof in.id, "%s", s->id);
     snprintf(in.hash, sizeof in.hash, "%s", s->hash);
     snprintf(c->image_id, sizeof c->image_id, "%s", s->icfg->repo_digest ? s->icfg->repo_digest : s->icfg->id);
-    set_wait(c, NULL, NULL);
+    set_wait(a, c, NULL, NULL);
     /* Without probes a running container is started and ready at once, so
      * the first status write already says Ready (no second round trip). */
     c->ready = c->started = !has_probes(spec);

@@ -9,10 +9,13 @@
 #include <gnutls/gnutls.h>
 #include <string.h>
 
-static void set_wait(struct sk_ag_ctr *c, const char *reason, const char *msg)
+/* Under a->mu: the HTTPS server's lookups read the reason. */
+static void set_wait(sk_agent *a, struct sk_ag_ctr *c, const char *reason, const char *msg)
 {
+    pthread_mutex_lock(&a->mu);
     snprintf(c->wait_reason, sizeof c->wait_reason, "%s", reason);
     snprintf(c->wait_msg, sizeof c->wait_msg, "%s", msg);
+    pthread_mutex_unlock(&a->mu);
 }
 
 static json_t *decode_b64_json(const char *b64)
@@ -80,7 +83,7 @@ static int pull(sk_agent *a, struct sk_ag_pod *p, struct sk_ag_ctr *c, const jso
     if (sk_ag_backoff_active(&c->pull, now, c->pull.last_ms, SK_AG_CRASH_MAX_MS)) {
         char msg[600];
         snprintf(msg, sizeof msg, "Back-off pulling image \"%s\"", image);
-        set_wait(c, "ImagePullBackOff", msg);
+        set_wait(a, c, "ImagePullBackOff", msg);
         if (c->backoff_evented != c->pull.last_ms) { /* once per back-off period, not per sync */
             c->backoff_evented = c->pull.last_ms;
             sk_event(a->rec, ev, "Normal", "BackOff", "%s", msg);
@@ -99,7 +102,7 @@ static int pull(sk_agent *a, struct sk_ag_pod *p, struct sk_ag_ctr *c, const jso
     if (sk_image_pull(a->images, image, &opts, &stored, &err) < 0) {
         sk_event(a->rec, ev, "Warning", "Failed", "Failed to pull image \"%s\": %s", image, err.msg);
         sk_ag_backoff_next(&c->pull, sk_wall_ms(), SK_AG_CRASH_INIT_MS, SK_AG_CRASH_MAX_MS);
-        set_wait(c, "ErrImagePull", err.msg);
+        set_wait(a, c, "ErrImagePull", err.msg);
         sk_event(a->rec, ev, "Warning", "Failed", "Error: ErrImagePull");
         sk_log(SK_INFO, "agent", "pod %s: pull %s: %s", p->key, image, err.msg);
         sk_err_clear(&err);
@@ -127,7 +130,7 @@ int sk_ag_image_ensure(sk_agent *a, struct sk_ag_pod *p, struct sk_ag_ctr *c, co
         char msg[700];
         snprintf(msg, sizeof msg, "Failed to apply default image tag \"%s\": %s", image ? image : "",
                  err.msg[0] ? err.msg : "empty image name");
-        set_wait(c, "InvalidImageName", msg);
+        set_wait(a, c, "InvalidImageName", msg);
         sk_event(a->rec, ev, "Warning", "InspectFailed", "%s", msg);
         sk_event(a->rec, ev, "Warning", "Failed", "Error: InvalidImageName");
         sk_err_clear(&err);
@@ -147,7 +150,7 @@ int sk_ag_image_ensure(sk_agent *a, struct sk_ag_pod *p, struct sk_ag_ctr *c, co
     if (!strcmp(policy, "Never")) {
         char msg[600];
         snprintf(msg, sizeof msg, "Container image \"%s\" is not present with pull policy of Never", image);
-        set_wait(c, "ErrImageNeverPull", msg);
+        set_wait(a, c, "ErrImageNeverPull", msg);
         sk_event(a->rec, ev, "Warning", "ErrImageNeverPull", "%s", msg);
         sk_event(a->rec, ev, "Warning", "Failed", "Error: ErrImageNeverPull");
         c->retry_at = sk_now_ms() + 10000;

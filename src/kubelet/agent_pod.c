@@ -373,7 +373,9 @@ static bool run_one(sk_agent *a, struct sk_ag_pod *p, struct sk_ag_ctr *c, const
     if (c->have_cur && c->cur.state == SK_RT_CREATED) return false; /* its start is in progress elsewhere */
     if (c->have_cur) {
         if (!sk_ag_ctr_should_restart(pod, c)) {
+            pthread_mutex_lock(&a->mu); /* read by the HTTPS server's lookups */
             c->wait_reason[0] = 0;
+            pthread_mutex_unlock(&a->mu);
             return false;
         }
         int64_t left = sk_ag_ctr_crash_wait(a, p, c, pod);

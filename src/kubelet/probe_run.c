@@ -229,7 +229,10 @@ static int exec_args(const json_t *action, const json_t *env, bool expand, const
     if (count > EXEC_ARGS_MAX) return snprintf(msg, msg_len, "exec: too many arguments"), -1;
     for (size_t i = 0; i < count; i++) {
         const char *a = json_string_value(json_array_get(cmd, i));
-        if (!a) return snprintf(msg, msg_len, "exec: command[%zu] is not a string", i), -1;
+        if (!a) {
+            for (size_t j = 0; j < i; j++) free(keep[j]); /* the caller frees only on success */
+            return snprintf(msg, msg_len, "exec: command[%zu] is not a string", i), -1;
+        }
         keep[i] = expand ? sk_kl_probe_expand(a, env) : NULL;
         args[i] = keep[i] ? keep[i] : a;
     }

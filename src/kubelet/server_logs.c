@@ -212,7 +212,9 @@ static int tail_scan(int fd, int64_t *need, off_t *start, char *buf)
 
 static int position_tail(kl_logr *r, sk_err *err)
 {
-    int64_t need = r->o.tail_lines + 1; /* the line before the tail ends where it starts */
+    /* the line before the tail ends where it starts; tailLines comes from the
+     * query unbounded, so no + 1 past INT64_MAX */
+    int64_t need = r->o.tail_lines < INT64_MAX ? r->o.tail_lines + 1 : INT64_MAX;
     for (int i = r->nfiles - 1; i >= 0; i--) {
         if (r->fds[i] < 0) continue;
         off_t start = 0;

@@ -107,6 +107,10 @@ static int test_basic_and_partials(void)
     out = read_log(path, o);
     CHECK_STR(out, "hello\noops\nbetween\npartial\n\ntabs\tand  spaces \ntagged\n");
     free(out);
+    o.tail_lines = INT64_MAX; /* ?tailLines=9223372036854775807: no overflow */
+    out = read_log(path, o);
+    CHECK_STR(out, "hello\noops\nbetween\npartial\n\ntabs\tand  spaces \ntagged\n");
+    free(out);
 
     /* since: lines whose first fragment is older are skipped */
     o = all();
