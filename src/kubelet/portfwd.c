@@ -34,62 +34,7 @@
  * names the sandbox id (the contract does not pass the id; our runtime
  * names netns after the sandbox, so they agree there). */
 #include "kubelet/agent_int.h"
-#include "kubelet/spdy.h"
-#include "network/network.h"
-
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <string.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <wslay/wslay.h>
-
-#define PF_READ_CHUNK (64 * 1024)
-#define PF_HIGH_WATER (1u << 20)    /* bytes queued before we stop reading */
-#define PF_MAX_PAIRS 1024           /* concurrent forwarded connections */
-#define PF_PAIR_TIMEOUT_MS 30000    /* kubelet's streamCreationTimeout */
-#define PF_LINGER_MS 1000           /* containerd's wait after one side ends */
-
-enum pf_state { PF_WAIT, PF_CONNECTING, PF_OPEN };
-
-/* One forwarded connection: the error and data streams of a requestid. */
-struct pf_pair {
-    char request_id[64];
-    uint32_t err_id, data_id;  /* 0 = not (or no longer) open */
-    uint16_t port;
-    int64_t created_ms;
-    int64_t linger_until;      /* after our SHUT_WR: end the pair by then (0 = no) */
-    enum pf_state state;
-    bool dead;                 /* finished; freed at the end of the loop turn */
-    int fd;                    /* the pod socket, connecting or open */
-    int spare[2];              /* made in the netns: [0] IPv4, [1] IPv6 */
-    int attempt;               /* 0 = 127.0.0.1, 1 = ::1 */
-    char dial_err[2][160];
-    sk_buf to_pod;             /* client bytes not yet written */
-    size_t to_pod_off;
-    bool client_fin, wr_shut, wr_dead;
-};
-
-struct pf_sess {
-    int fd;
-    bool ws;
-    wslay_event_context_ptr wctx;
-    bool ws_feeding;           /* the current WebSocket frame carries SPDY bytes */
-    int read_budget;
-    sk_buf out;                /* raw mode: bytes for the client */
-    size_t out_off;
-    bool peer_gone, done, failed;
-    sk_err ferr;
-    uint8_t *rbuf;             /* PF_READ_CHUNK */
-    sk_spdy_parser *parser;
-    sk_spdy_deflater *zout;
-    struct pf_pair **pairs;
-    size_t n_pairs, cap_pairs;
-    uint32_t last_id;          /* highest client stream id seen */
-    const char *netns_path;    /* NULL = ours */
-    char ns_id[128];           /* its basename: the sandbox id */
-};
+#include "kubelet/portfwd_int.h"
 
 static void pf_emit(struct pf_sess *s, const sk_buf *frame);
 static void pf_fail(struct pf_sess *s, const sk_err *e);
@@ -175,7 +120,7 @@ static void pair_free(struct pf_pair *p)
 
 /* Ends a pair as the kubelet does when PortForward returns: the message (if
  * any) on the error stream, then FIN on the error and the data stream. */
-static void pair_finish(struct pf_sess *s, struct pf_pair *p, const char *msg)
+void pf_pair_finish(struct pf_sess *s, struct pf_pair *p, const char *msg)
 {
     if (p->dead) return;
     if (msg) sk_log(SK_DEBUG, "portfwd", "request %s: %s", p->request_id, msg);
@@ -192,7 +137,7 @@ static size_t pair_backlog(const struct pf_pair *p)
 }
 
 /* Writes what the client sent; half-closes once its FIN is reached. */
-static void pod_flush(struct pf_pair *p)
+void pf_pod_flush(struct pf_pair *p)
 {
     while (!p->wr_dead && p->to_pod_off < p->to_pod.len) {
         ssize_t n = send(p->fd, p->to_pod.data + p->to_pod_off, p->to_pod.len - p->to_pod_off,
@@ -226,122 +171,7 @@ static void pod_read(struct pf_sess *s, struct pf_pair *p)
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
     /* EOF, and resets too: a reset is how many servers end a connection,
      * and text on the error stream would end kubectl's whole session */
-    pair_finish(s, p, NULL);
-}
-
-/* ---- connecting inside the pod's netns ------------------------------------------------ */
-
-struct ns_sockets {
-    int fd[2];
-    int err[2];
-};
-
-/* Runs inside the netns: only the sockets need to be born there; connect()
- * and all I/O may then happen on any thread. */
-static int make_sockets(void *arg)
-{
-    struct ns_sockets *a = arg;
-    static const int fam[2] = {AF_INET, AF_INET6};
-    for (int i = 0; i < 2; i++) {
-        a->fd[i] = socket(fam[i], SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        a->err[i] = a->fd[i] < 0 ? errno : 0;
-    }
-    return 0;
-}
-
-/* Go prints errno texts in lower case ("connection refused"). */
-static void dial_error(struct pf_pair *p, int i, const char *op, int e)
-{
-    char msg[96];
-    snprintf(msg, sizeof msg, "%s", strerror(e));
-    if (msg[0] >= 'A' && msg[0] <= 'Z' && !(msg[1] >= 'A' && msg[1] <= 'Z')) msg[0] += 32;
-    snprintf(p->dial_err[i], sizeof p->dial_err[i], "dial %s %s:%u: %s: %s",
-             i == 0 ? "tcp4" : "tcp6", i == 0 ? "127.0.0.1" : "[::1]", p->port, op, msg);
-}
-
-/* containerd's wording, as kubectl shows it */
-static void connect_failed(struct pf_sess *s, struct pf_pair *p)
-{
-    const char *ns = s->netns_path ? s->netns_path : "host";
-    char *msg = sk_printf("error forwarding port %u to pod %s, uid : failed to execute portforward "
-                          "in network namespace \"%s\": failed to connect to localhost:%u inside "
-                          "namespace \"%s\", IPv4: %s IPv6 %s ",
-                          p->port, s->ns_id, ns, p->port, s->ns_id, p->dial_err[0], p->dial_err[1]);
-    pair_finish(s, p, msg);
-    free(msg);
-}
-
-static void pair_opened(struct pf_pair *p)
-{
-    p->state = PF_OPEN;
-    for (int i = 0; i < 2; i++)
-        if (p->spare[i] >= 0) close(p->spare[i]);
-    p->spare[0] = p->spare[1] = -1;
-    pod_flush(p);
-}
-
-/* Tries 127.0.0.1, then ::1, as containerd dials localhost tcp4 then tcp6. */
-static void connect_step(struct pf_sess *s, struct pf_pair *p)
-{
-    for (; p->attempt < 2; p->attempt++) {
-        int i = p->attempt, fd = p->spare[i];
-        if (fd < 0) continue; /* dial_err[i] says why */
-        p->spare[i] = -1;
-        struct sockaddr_in v4 = {.sin_family = AF_INET, .sin_port = htons(p->port),
-                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-        struct sockaddr_in6 v6 = {.sin6_family = AF_INET6, .sin6_port = htons(p->port),
-                                  .sin6_addr = IN6ADDR_LOOPBACK_INIT};
-        int rc = i == 0 ? connect(fd, (struct sockaddr *)&v4, sizeof v4)
-                        : connect(fd, (struct sockaddr *)&v6, sizeof v6);
-        if (rc == 0 || errno == EINPROGRESS) {
-            p->fd = fd;
-            p->state = PF_CONNECTING;
-            if (rc == 0) pair_opened(p);
-            return;
-        }
-        dial_error(p, i, "connect", errno);
-        close(fd);
-    }
-    connect_failed(s, p);
-}
-
-static void connect_done(struct pf_sess *s, struct pf_pair *p)
-{
-    int e = 0;
-    socklen_t el = sizeof e;
-    if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &e, &el) < 0) e = errno;
-    if (e == 0) {
-        pair_opened(p);
-        return;
-    }
-    dial_error(p, p->attempt, "connect", e);
-    close(p->fd);
-    p->fd = -1;
-    p->attempt++;
-    connect_step(s, p);
-}
-
-static void pair_connect(struct pf_sess *s, struct pf_pair *p)
-{
-    struct ns_sockets a = {{-1, -1}, {0, 0}};
-    sk_err e = SK_ERR_INIT;
-    int rc = s->netns_path ? sk_net_netns_run(s->netns_path, make_sockets, &a, &e)
-                           : make_sockets(&a);
-    if (rc < 0) {
-        char *msg = sk_printf("error forwarding port %u to pod %s, uid : failed to execute "
-                              "portforward in network namespace \"%s\": %s",
-                              p->port, s->ns_id, s->netns_path, e.msg);
-        sk_err_clear(&e);
-        pair_finish(s, p, msg);
-        free(msg);
-        return;
-    }
-    for (int i = 0; i < 2; i++) {
-        p->spare[i] = a.fd[i];
-        if (a.fd[i] < 0) dial_error(p, i, "socket", a.err[i]);
-    }
-    p->attempt = 0;
-    connect_step(s, p);
+    pf_pair_finish(s, p, NULL);
 }
 
 /* ---- SPDY frames from the client ------------------------------------------------------ */
@@ -399,7 +229,7 @@ static void on_syn_stream(struct pf_sess *s, const struct sk_spdy_frame *f)
         if (f->flags & SK_SPDY_FLAG_FIN) p->client_fin = true;
     }
     send_reply(s, id);
-    if (p->err_id && p->data_id) pair_connect(s, p);
+    if (p->err_id && p->data_id) pf_pair_connect(s, p);
 }
 
 static void on_data(struct pf_sess *s, const struct sk_spdy_frame *f)
@@ -408,7 +238,7 @@ static void on_data(struct pf_sess *s, const struct sk_spdy_frame *f)
     if (!p || f->stream_id != p->data_id) return; /* gone, or the error stream */
     if (f->len && !p->client_fin && !p->wr_dead) sk_buf_add(&p->to_pod, f->data, f->len);
     if (f->frame_end && (f->flags & SK_SPDY_FLAG_FIN)) p->client_fin = true;
-    if (p->state == PF_OPEN) pod_flush(p);
+    if (p->state == PF_OPEN) pf_pod_flush(p);
 }
 
 static void on_rst(struct pf_sess *s, uint32_t id)
@@ -417,7 +247,7 @@ static void on_rst(struct pf_sess *s, uint32_t id)
     if (!p) return;
     if (p->err_id == id) p->err_id = 0;
     if (p->data_id == id) p->data_id = 0;
-    pair_finish(s, p, NULL);
+    pf_pair_finish(s, p, NULL);
 }
 
 static int pf_on_frame(void *ud, const struct sk_spdy_frame *f, sk_err *err)
@@ -463,10 +293,10 @@ static void pair_io(struct pf_sess *s, struct pf_pair *p, int fd, short revents)
 {
     if (p->dead || fd < 0 || fd != p->fd) return;
     if (p->state == PF_CONNECTING) {
-        connect_done(s, p);
+        pf_connect_done(s, p);
         return;
     }
-    if (revents & POLLOUT) pod_flush(p);
+    if (revents & POLLOUT) pf_pod_flush(p);
     if (revents & (POLLIN | POLLHUP | POLLERR)) pod_read(s, p);
 }
 
@@ -498,12 +328,12 @@ static void expire_pairs(struct pf_sess *s, int64_t now)
         int64_t d = pair_deadline(p);
         if (d < 0 || now < d) continue;
         if (p->state != PF_WAIT) {
-            pair_finish(s, p, NULL);
+            pf_pair_finish(s, p, NULL);
             continue;
         }
         char *msg = sk_printf("(conn=%p, request=%s) timed out waiting for streams", (void *)s,
                               p->request_id);
-        pair_finish(s, p, msg);
+        pf_pair_finish(s, p, msg);
         free(msg);
     }
 }
