@@ -44,6 +44,7 @@ struct sk_cli_node_opts {
     const char *cluster_cidr;  /* pod network, for the proxy's masquerade */
     const char *service_cidr;
     bool no_proxy;             /* no service proxy on this node */
+    bool control_plane;        /* the server's own node */
 };
 void sk_cli_default_node_name(char *out, size_t n);
 /* Before any thread exists: runtime (mount namespace) and image store. */

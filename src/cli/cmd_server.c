@@ -288,6 +288,7 @@ int sk_cmd_server(int argc, char **argv)
                 o.node.node_name = node_name;
             }
             o.node.data_dir = o.data_dir;
+            o.node.control_plane = true;
             if (sk_cli_node_prepare(&node, &o.node, &err) < 0) {
                 sk_err_wrap(&err, "node agent");
                 goto out;

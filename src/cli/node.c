@@ -81,7 +81,8 @@ int sk_cli_node_start(struct sk_cli_node *nd, const struct sk_cli_node_opts *o, 
                                  .node_ip = o->node_ip, .samples_dir = samples,
                                  .port = o->agent_port, .serving_cert_pem = cert_pem,
                                  .serving_key_pem = key_pem, .client_ca_pem = client_ca_pem,
-                                 .cluster_dns = o->cluster_dns};
+                                 .cluster_dns = o->cluster_dns,
+                                 .control_plane = o->control_plane};
     nd->agent = sk_agent_new(&ac, err);
     if (!nd->agent || sk_agent_start(nd->agent, err) < 0) return -1;
     if (o->no_proxy) return 0;

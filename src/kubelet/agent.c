@@ -347,6 +347,7 @@ sk_agent *sk_agent_new(const struct sk_agent_config *cfg, sk_err *err)
     a->server_port = -1;
     if (cfg->port == -1) a->port = -1;
     a->max_pods = cfg->max_pods > 0 ? cfg->max_pods : 110;
+    a->control_plane = cfg->control_plane;
     a->lease_renew_ms = cfg->lease_renew_ms > 0 ? cfg->lease_renew_ms : 10000;
     a->status_ms = cfg->status_ms > 0 ? cfg->status_ms : 10000;
     a->gc_high_pct = cfg->image_gc_high_pct > 0 ? cfg->image_gc_high_pct : 85;

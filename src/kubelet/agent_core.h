@@ -160,6 +160,7 @@ struct sk_agent {
     char *samples_dir, *busybox_path, *bind_address, *cert_pem, *key_pem, *client_ca_pem;
     char *api_client_cn, *cluster_dns, *cluster_domain;
     int port, max_pods;
+    bool control_plane;
     int64_t lease_renew_ms, status_ms, gc_high_pct, gc_low_pct;
 
     const struct sk_resource *pods_res, *nodes_res, *leases_res, *secrets_res, *services_res;

@@ -202,12 +202,17 @@ static json_t *node_status(sk_agent *a, const json_t *cur, const char *now)
 static json_t *node_object(sk_agent *a)
 {
     const char *arch = a->node->arch;
-    return json_pack("{s:s,s:s,s:{s:s,s:{s:s,s:s,s:s,s:s,s:s},s:{s:s,s:s}},s:{}}", "apiVersion", "v1",
+    json_t *n = json_pack("{s:s,s:s,s:{s:s,s:{s:s,s:s,s:s,s:s,s:s},s:{s:s,s:s}},s:{}}", "apiVersion", "v1",
                      "kind", "Node", "metadata", "name", a->node_name, "labels", "beta.kubernetes.io/arch",
                      arch, "beta.kubernetes.io/os", "linux", "kubernetes.io/arch", arch,
                      "kubernetes.io/hostname", a->node_name, "kubernetes.io/os", "linux", "annotations",
                      "node.alpha.kubernetes.io/ttl", "0",
                      "volumes.kubernetes.io/controller-managed-attach-detach", "true", "spec");
+    /* the server's own node, as kubeadm/k3s label theirs (kubectl's ROLES column) */
+    if (n && a->control_plane)
+        json_object_set_new(sk_json_obj(sk_json_obj(n, "metadata"), "labels"),
+                            "node-role.kubernetes.io/control-plane", json_string(""));
+    return n;
 }
 
 static json_t *node_ref(sk_agent *a)

@@ -58,6 +58,7 @@ struct sk_agent_config {
     const char *cluster_dns;      /* nameserver for ClusterFirst pods; NULL = host resolv.conf */
     const char *cluster_domain;   /* NULL = "cluster.local" */
     int max_pods;                 /* 0 = 110 */
+    bool control_plane;           /* label node-role.kubernetes.io/control-plane (the server's node) */
     int64_t lease_renew_ms;       /* 0 = 10000 */
     int64_t status_ms;            /* node status update period; 0 = 10000 */
     int64_t image_gc_high_pct, image_gc_low_pct; /* 0 = 85 / 80 */

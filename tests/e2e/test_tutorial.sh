@@ -9,6 +9,7 @@ start_server
 WAIT_SECS=30 wait_for "node registers Ready with a podCIDR" node_ready
 expect_match "$(in_ns "$SKIFF" image --data-dir "$T/data" ls 2>&1)" \
     'gcr.io/google-samples/kubernetes-bootcamp +v1' "built-in images loaded at start"
+expect_match "$(kc get nodes)" "$NODE +Ready +control-plane +" "kubectl get nodes: the server's node, Ready, control-plane"
 expect_match "$(kc get node "$NODE" -o jsonpath='{.status.nodeInfo.containerRuntimeVersion}')" \
     '^crun://[0-9]' "node reports the crun runtime"
 
