@@ -5,6 +5,7 @@
  * dropped stream resumes from the last resourceVersion; 410 Gone falls
  * back to one full list. */
 #include "pods.h"
+#include "kube.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -85,93 +86,34 @@ static void see_pod(struct pods *p, const char *type, json_t *pod, double t)
     note_reason(r, status);
 }
 
-struct stream {
-    struct pods *p;
-    struct buf line;
-    bool expired; /* the server answered 410 Gone: relist */
-    bool failed;  /* an unparsable event or a line over the cap */
-};
-
-static void handle_event(struct stream *w, json_t *ev)
+/* Every event of the watch (kube_watch_run), under the table lock. */
+static void on_event(void *ud, const char *type, json_t *obj, double t)
 {
-    struct pods *p = w->p;
-    const char *type = json_string_value(json_object_get(ev, "type"));
-    json_t *obj = json_object_get(ev, "object");
-    if (!type) return;
-    if (!strcmp(type, "ERROR")) {
-        json_int_t code = json_integer_value(json_object_get(obj, "code"));
-        if (code == 410) w->expired = true;
-        else fprintf(stderr, "bench_pods_load: watch: ERROR %lld: %s\n", (long long)code,
-                     json_string_value(json_object_get(obj, "message")));
-        w->failed = code != 410;
-        return;
-    }
+    struct pods *p = ud;
     pthread_mutex_lock(&p->mu);
     p->events++;
     if (!strcmp(type, "BOOKMARK")) {
         const char *rv = jstr(obj, "metadata", "resourceVersion");
         if (rv && strlen(rv) < sizeof p->rv) snprintf(p->rv, sizeof p->rv, "%s", rv);
     } else {
-        see_pod(p, type, obj, now());
+        see_pod(p, type, obj, t);
     }
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
 }
 
-static size_t on_watch_data(char *ptr, size_t sz, size_t n, void *u)
+static void get_rv(void *ud, char *out, size_t n)
 {
-    struct stream *w = u;
-    size_t len = sz * n;
-    if (atomic_load(&w->p->stop)) return 0;
-    if (w->line.len + len > PODS_MAX_LINE) {
-        fprintf(stderr, "bench_pods_load: watch: event over %u bytes\n", PODS_MAX_LINE);
-        w->failed = true;
-        return 0;
-    }
-    buf_reserve(&w->line, len);
-    memcpy(w->line.p + w->line.len, ptr, len);
-    w->line.len += len;
-    char *start = w->line.p, *end = w->line.p + w->line.len, *nl;
-    while ((nl = memchr(start, '\n', (size_t)(end - start)))) {
-        size_t l = (size_t)(nl - start);
-        if (l) {
-            json_error_t jerr;
-            json_t *ev = json_loadb(start, l, 0, &jerr);
-            if (!ev) {
-                fprintf(stderr, "bench_pods_load: watch: bad event: %s\n", jerr.text);
-                w->failed = true;
-                return 0;
-            }
-            handle_event(w, ev);
-            json_decref(ev);
-            if (w->expired || w->failed) return 0;
-        }
-        start = nl + 1;
-    }
-    w->line.len = (size_t)(end - start);
-    memmove(w->line.p, start, w->line.len);
-    return len;
-}
-
-static size_t on_watch_header(char *ptr, size_t sz, size_t n, void *u)
-{
-    struct stream *w = u;
-    (void)ptr;
-    atomic_store(&w->p->watching, 1);
-    return sz * n;
-}
-
-/* Polled by libcurl about once a second even on an idle stream. */
-static int on_progress(void *u, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
-{
-    struct stream *w = u;
-    (void)a, (void)b, (void)c, (void)d;
-    return atomic_load(&w->p->stop) ? 1 : 0;
+    struct pods *p = ud;
+    pthread_mutex_lock(&p->mu);
+    snprintf(out, n, "%s", p->rv);
+    pthread_mutex_unlock(&p->mu);
 }
 
 /* After 410 Gone: one full list; pods of ours missing from it are gone. */
-static int relist(struct pods *p, CURL *c)
+static int relist(void *ud, CURL *c)
 {
+    struct pods *p = ud;
     const struct pods_opts *o = p->o;
     struct buf resp = {0};
     char url[512];
@@ -215,46 +157,15 @@ void *pods_watch_thread(void *arg)
     const struct pods_opts *o = p->o;
     struct curl_slist *hdr = std_headers();
     CURL *c = http_client(o->ca, o->cert, o->key, hdr);
-    struct stream w = {.p = p};
-    char url[512], rv[32];
-    while (c && !atomic_load(&p->stop)) {
-        pthread_mutex_lock(&p->mu);
-        snprintf(rv, sizeof rv, "%s", p->rv);
-        pthread_mutex_unlock(&p->mu);
-        snprintf(url, sizeof url,
-                 "%s/api/v1/namespaces/%s/pods?watch=1&resourceVersion=%s"
-                 "&allowWatchBookmarks=true&timeoutSeconds=600",
-                 o->url, o->ns, rv);
-        w.line.len = 0;
-        w.expired = w.failed = false;
-        curl_easy_setopt(c, CURLOPT_URL, url);
-        curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_watch_data);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, &w);
-        curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_watch_header);
-        curl_easy_setopt(c, CURLOPT_HEADERDATA, &w);
-        curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-        curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-        curl_easy_setopt(c, CURLOPT_XFERINFODATA, &w);
-        CURLcode rc = curl_easy_perform(c);
-        if (atomic_load(&p->stop)) break;
-        long status = 0;
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-        curl_easy_setopt(c, CURLOPT_NOPROGRESS, 1L);
-        curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, NULL);
-        p->watch_restarts++;
-        if (w.expired || status == 410) {
-            if (relist(p, c) < 0) usleep(200000);
-            continue;
-        }
-        if (rc != CURLE_OK || status != 200 || w.failed)
-            fprintf(stderr, "bench_pods_load: watch ended (%s, HTTP %ld); resuming at %s\n",
-                    curl_easy_strerror(rc), status, rv);
-        usleep(100000);
-    }
+    char base[512];
+    snprintf(base, sizeof base, "%s/api/v1/namespaces/%s/pods", o->url, o->ns);
+    struct kube_watch kw = {.tag = "bench_pods_load", .base = base, .max_line = PODS_MAX_LINE,
+                            .stop = &p->stop, .watching = &p->watching,
+                            .restarts = &p->watch_restarts, .get_rv = get_rv,
+                            .on_event = on_event, .relist = relist, .ud = p};
+    kube_watch_run(&kw, c);
     if (c) curl_easy_cleanup(c);
     curl_slist_free_all(hdr);
-    free(w.line.p);
     return NULL;
 }
 

@@ -5,6 +5,7 @@
  * "observed via watch"). A dropped stream resumes from the last
  * resourceVersion; 410 Gone falls back to one full list. */
 #include "scale.h"
+#include "kube.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -107,89 +108,28 @@ static void see_pod(struct scale *s, const char *type, json_t *pod, double t)
     }
 }
 
-struct stream {
-    struct scale *s;
-    struct buf line;
-    bool expired; /* the server answered 410 Gone: relist */
-    bool failed;  /* an unparsable event or a line over the cap */
-};
-
-/* Returns false to end the stream. */
-static bool handle_line(struct stream *w, const char *p, size_t n)
+/* Every event of the watch (kube_watch_run); only this thread writes. */
+static void on_event(void *ud, const char *type, json_t *obj, double t)
 {
-    struct scale *s = w->s;
-    if (!n) return true;
-    json_error_t jerr;
-    json_t *ev = json_loadb(p, n, 0, &jerr);
-    if (!ev) {
-        fprintf(stderr, "bench_scale_load: watch: bad event: %s\n", jerr.text);
-        w->failed = true;
-        return false;
-    }
+    struct scale *s = ud;
     s->events++;
-    const char *type = json_string_value(json_object_get(ev, "type"));
-    json_t *obj = json_object_get(ev, "object");
-    bool go = true;
-    if (type && !strcmp(type, "ERROR")) {
-        json_int_t code = json_integer_value(json_object_get(obj, "code"));
-        if (code == 410) w->expired = true;
-        else fprintf(stderr, "bench_scale_load: watch: ERROR %lld: %s\n", (long long)code,
-                     json_string_value(json_object_get(obj, "message")));
-        w->failed = code != 410;
-        go = false;
-    } else if (type && !strcmp(type, "BOOKMARK")) {
+    if (!strcmp(type, "BOOKMARK")) {
         const char *rv = jstr(obj, "metadata", "resourceVersion");
         if (rv && strlen(rv) < sizeof s->rv) snprintf(s->rv, sizeof s->rv, "%s", rv);
-    } else if (type) {
-        see_pod(s, type, obj, now());
+    } else {
+        see_pod(s, type, obj, t);
     }
-    json_decref(ev);
-    return go;
 }
 
-static size_t on_watch_data(char *p, size_t sz, size_t n, void *u)
+static void get_rv(void *ud, char *out, size_t n)
 {
-    struct stream *w = u;
-    size_t len = sz * n;
-    if (atomic_load(&w->s->stop)) return 0;
-    w->s->watch_bytes += len;
-    if (w->line.len + len > SCALE_MAX_LINE) {
-        fprintf(stderr, "bench_scale_load: watch: event over %u bytes\n", SCALE_MAX_LINE);
-        w->failed = true;
-        return 0;
-    }
-    buf_reserve(&w->line, len);
-    memcpy(w->line.p + w->line.len, p, len);
-    w->line.len += len;
-    char *start = w->line.p, *end = w->line.p + w->line.len, *nl;
-    while ((nl = memchr(start, '\n', (size_t)(end - start)))) {
-        if (!handle_line(w, start, (size_t)(nl - start))) return 0;
-        start = nl + 1;
-    }
-    w->line.len = (size_t)(end - start);
-    memmove(w->line.p, start, w->line.len);
-    return len;
-}
-
-static size_t on_watch_header(char *p, size_t sz, size_t n, void *u)
-{
-    struct stream *w = u;
-    atomic_store(&w->s->watching, 1);
-    (void)p;
-    return sz * n;
-}
-
-/* Polled by libcurl about once a second even on an idle stream. */
-static int on_progress(void *u, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
-{
-    struct stream *w = u;
-    (void)a, (void)b, (void)c, (void)d;
-    return atomic_load(&w->s->stop) ? 1 : 0;
+    snprintf(out, n, "%s", ((struct scale *)ud)->rv);
 }
 
 /* After 410 Gone: one full list, every item applied at the current time. */
-static int relist(struct scale *s, CURL *c)
+static int relist(void *ud, CURL *c)
 {
+    struct scale *s = ud;
     const struct scale_opts *o = s->o;
     struct buf resp = {0};
     char url[512];
@@ -218,42 +158,14 @@ void *watch_thread(void *arg)
     const struct scale_opts *o = s->o;
     struct curl_slist *hdr = std_headers();
     CURL *c = http_client(o->ca, o->cert, o->key, hdr);
-    struct stream w = {.s = s};
-    char url[512];
-    while (c && !atomic_load(&s->stop)) {
-        snprintf(url, sizeof url,
-                 "%s/api/v1/namespaces/%s/pods?watch=1&resourceVersion=%s"
-                 "&allowWatchBookmarks=true&timeoutSeconds=600",
-                 o->url, o->ns, s->rv);
-        w.line.len = 0;
-        w.expired = w.failed = false;
-        curl_easy_setopt(c, CURLOPT_URL, url);
-        curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_watch_data);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, &w);
-        curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_watch_header);
-        curl_easy_setopt(c, CURLOPT_HEADERDATA, &w);
-        curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-        curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-        curl_easy_setopt(c, CURLOPT_XFERINFODATA, &w);
-        CURLcode rc = curl_easy_perform(c);
-        if (atomic_load(&s->stop)) break;
-        long status = 0;
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-        curl_easy_setopt(c, CURLOPT_NOPROGRESS, 1L);
-        curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, NULL);
-        s->watch_restarts++;
-        if (w.expired || status == 410) {
-            if (relist(s, c) < 0) usleep(200000);
-            continue;
-        }
-        if (rc != CURLE_OK || status != 200 || w.failed)
-            fprintf(stderr, "bench_scale_load: watch ended (%s, HTTP %ld); resuming at %s\n",
-                    curl_easy_strerror(rc), status, s->rv);
-        usleep(100000);
-    }
+    char base[512];
+    snprintf(base, sizeof base, "%s/api/v1/namespaces/%s/pods", o->url, o->ns);
+    struct kube_watch kw = {.tag = "bench_scale_load", .base = base, .max_line = SCALE_MAX_LINE,
+                            .stop = &s->stop, .watching = &s->watching,
+                            .restarts = &s->watch_restarts, .bytes = &s->watch_bytes,
+                            .get_rv = get_rv, .on_event = on_event, .relist = relist, .ud = s};
+    kube_watch_run(&kw, c);
     if (c) curl_easy_cleanup(c);
     curl_slist_free_all(hdr);
-    free(w.line.p);
     return NULL;
 }
