@@ -10,6 +10,7 @@
 #define SK_APISERVER_H
 
 #include "lib/lib.h"
+#include "pki/pki.h" /* sk_identity */
 #include "store/store.h"
 
 typedef struct sk_apiserver sk_apiserver;
@@ -39,5 +40,25 @@ int sk_apiserver_start(sk_apiserver *s, sk_err *err) SK_MUST_CHECK;
 /* Stops accepting, ends watches, waits for in-flight requests. */
 void sk_apiserver_stop(sk_apiserver *s);
 void sk_apiserver_free(sk_apiserver *s); /* NULL ok */
+
+/* In-process requests for components in the server's own process (the
+ * sk_client_local hooks): routing, handlers, Status errors and watch
+ * filters as over HTTPS, for the identity the caller was issued, without
+ * TLS, HTTP or JSON text. Discovery, OpenAPI and the streaming/proxy
+ * subresources (log, exec, attach, portforward, proxy) are HTTPS only.
+ * body is borrowed; on return *status is the HTTP status and the reply is
+ * either *reply (new reference) or the bytes appended to raw. -1 when the
+ * server is stopping. Any thread. */
+int sk_apiserver_local_call(sk_apiserver *s, const sk_identity *id, const char *method,
+                            const char *path, const json_t *body, const char *content_type,
+                            long *status, json_t **reply, sk_buf *raw);
+/* A watch on the calling thread: cb gets each event (objects shared and
+ * immutable) until the stream ends (timeoutSeconds, server stop), cb
+ * returns < 0 or tick returns non-zero (polled at least every 100 ms).
+ * A request refused before streaming fills *status and *reply. */
+int sk_apiserver_local_watch(sk_apiserver *s, const sk_identity *id, const char *path,
+                             int (*cb)(void *ud, const char *type, json_t *obj), void *ud,
+                             int (*tick)(void *tick_ud), void *tick_ud, long *status,
+                             json_t **reply);
 
 #endif

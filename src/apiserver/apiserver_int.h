@@ -47,10 +47,27 @@ struct sk_route {
     bool has_ns, has_name;
 };
 
+/* An in-process request (local.c): what replaces the connection. */
+struct sk_local {
+    const json_t *body;  /* borrowed; NULL = none */
+    const char *ctype;
+    char **args;         /* decoded query: key, value, key, value, ... */
+    size_t nargs;
+    /* reply: a JSON value, or bytes with their content type */
+    json_t *reply;
+    sk_buf raw;
+    /* watch delivery (sk_apiserver_local_watch); cb NULL for plain calls */
+    int (*cb)(void *ud, const char *type, json_t *obj);
+    void *cb_ud;
+    int (*tick)(void *ud);
+    void *tick_ud;
+};
+
 /* One HTTP request, from first callback to reply. */
 struct sk_req {
     struct sk_apiserver *srv;
-    struct MHD_Connection *conn;
+    struct MHD_Connection *conn; /* NULL for in-process requests */
+    struct sk_local *local;      /* in-process request, else NULL */
     const char *method;
     const char *url;
     sk_buf body;
@@ -61,6 +78,13 @@ struct sk_req {
     unsigned status;
     sk_buf warnings; /* "299 - \"text\"" values separated by \n */
 };
+
+/* Routes and serves a request whose identity is set (server.c). */
+void sk_dispatch(struct sk_req *q);
+/* Query parameter of an in-process request (local.c). */
+const char *sk_local_arg(const struct sk_local *l, const char *name);
+/* The request carries a body. */
+bool sk_req_has_body(struct sk_req *q);
 
 /* Query parameter (decoded, borrowed) or NULL. */
 const char *sk_req_arg(struct sk_req *q, const char *name);

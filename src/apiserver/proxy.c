@@ -289,6 +289,14 @@ bool sk_proxy_handle(struct sk_req *q, struct sk_route *rt)
     const struct sk_resource *r = rt->res;
     if (r->group[0] || !rt->has_name) return false;
     const char *sub = rt->sub;
+    bool ours = (!strcmp(r->plural, "pods") &&
+                 (!strcmp(sub, "log") || !strcmp(sub, "exec") || !strcmp(sub, "attach") ||
+                  !strcmp(sub, "portforward") || !strcmp(sub, "proxy"))) ||
+                (!strcmp(sub, "proxy") && (!strcmp(r->plural, "services") || !strcmp(r->plural, "nodes")));
+    if (ours && q->local) { /* streams need the connection */
+        sk_reply_status(q, SK_EBADREQUEST, "%s/%s is served over HTTPS only", r->plural, sub);
+        return true;
+    }
     if (!strcmp(r->plural, "pods")) {
         if (!strcmp(sub, "log")) sk_proxy_pod_log(q, rt);
         else if (!strcmp(sub, "exec") || !strcmp(sub, "attach") || !strcmp(sub, "portforward"))

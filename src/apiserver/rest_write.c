@@ -609,7 +609,7 @@ static int parse_delete_opts(struct sk_req *q, const struct sk_resource *r, stru
     memset(o, 0, sizeof *o);
     o->grace = -1;
     *body = NULL;
-    if (q->body.len) {
+    if (sk_req_has_body(q)) {
         *body = sk_decode_body(q, r, err);
         if (!*body) return -1;
         o->propagation = sk_json_str(*body, "propagationPolicy");

@@ -17,12 +17,31 @@ struct conn_ctx {
 
 const char *sk_req_arg(struct sk_req *q, const char *name)
 {
+    if (q->local) return sk_local_arg(q->local, name);
     return MHD_lookup_connection_value(q->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
 const char *sk_req_header(struct sk_req *q, const char *name)
 {
+    if (q->local) /* in-process: JSON in, JSON out */
+        return !strcasecmp(name, "Content-Type") ? q->local->ctype : NULL;
     return MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, name);
+}
+
+bool sk_req_has_body(struct sk_req *q)
+{
+    return q->local ? q->local->body != NULL : q->body.len > 0;
+}
+
+/* In-process replies keep the value or the bytes. */
+static void local_reply(struct sk_req *q, unsigned status, json_t *body, const char *data,
+                        size_t len)
+{
+    json_decref(q->local->reply);
+    q->local->reply = body;
+    q->local->raw.len = 0;
+    if (data) sk_buf_add(&q->local->raw, data, len);
+    q->status = status;
 }
 
 bool sk_req_arg_true(struct sk_req *q, const char *name)
@@ -57,6 +76,10 @@ void sk_req_warn(struct sk_req *q, const char *fmt, ...)
 void sk_reply_buf(struct sk_req *q, unsigned status, const char *ctype, const char *data,
                   size_t len)
 {
+    if (q->local) {
+        local_reply(q, status, NULL, data, len);
+        return;
+    }
     if (q->resp) MHD_destroy_response(q->resp);
     q->resp = MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
     MHD_add_response_header(q->resp, "Content-Type", ctype);
@@ -66,6 +89,11 @@ void sk_reply_buf(struct sk_req *q, unsigned status, const char *ctype, const ch
 
 void sk_reply_take(struct sk_req *q, unsigned status, const char *ctype, sk_buf *b)
 {
+    if (q->local) {
+        local_reply(q, status, NULL, b->data, b->len);
+        sk_buf_release(b);
+        return;
+    }
     size_t n = b->len;
     char *d = sk_buf_take(b);
     if (q->resp) MHD_destroy_response(q->resp);
@@ -82,6 +110,10 @@ void sk_reply_json(struct sk_req *q, unsigned status, json_t *body)
 
 void sk_reply_json_ct(struct sk_req *q, unsigned status, json_t *body, const char *ctype)
 {
+    if (q->local) {
+        local_reply(q, status, body, NULL, 0);
+        return;
+    }
     char *s = json_dumps(body, JSON_COMPACT);
     json_decref(body);
     if (!s) {
@@ -183,7 +215,7 @@ static bool path_is(const char *url, const char *p)
     return !strncmp(url, p, n) && (url[n] == 0 || url[n] == '?');
 }
 
-static void dispatch(struct sk_req *q)
+void sk_dispatch(struct sk_req *q)
 {
     const char *url = q->url;
     if (path_is(url, "/cacerts")) { /* join: CA discovery, pinned by the token's hash */
@@ -203,8 +235,13 @@ static void dispatch(struct sk_req *q)
         sk_reply_json(q, 200, v);
         return;
     }
-    if (!strncmp(url, "/openapi/", 9) || path_is(url, "/api") || path_is(url, "/apis") ||
-        !strcmp(url, "/")) {
+    bool disc = !strncmp(url, "/openapi/", 9) || path_is(url, "/api") || path_is(url, "/apis") ||
+                !strcmp(url, "/");
+    if (disc && q->local) {
+        sk_reply_status(q, SK_ENOTFOUND, "discovery is served over HTTPS only");
+        return;
+    }
+    if (disc) {
         sk_handle_discovery(q, url);
         return;
     }
@@ -212,7 +249,8 @@ static void dispatch(struct sk_req *q)
     char *g = NULL, *v = NULL;
     int rc = sk_route_parse(url, &rt, &g, &v);
     if (rc == 1) { /* group-version discovery */
-        sk_handle_discovery(q, url);
+        if (q->local) sk_reply_status(q, SK_ENOTFOUND, "discovery is served over HTTPS only");
+        else sk_handle_discovery(q, url);
         free(g);
         free(v);
         return;
@@ -262,7 +300,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     } else if (q->too_large) {
         sk_reply_status(q, SK_ETOOLARGE, "Request entity too large: limit is 3145728");
     } else {
-        dispatch(q);
+        sk_dispatch(q);
     }
     if (!q->resp) sk_reply_status(q, SK_EINTERNAL, "no reply");
     if (q->warnings.len) {

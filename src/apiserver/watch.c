@@ -235,7 +235,7 @@ static void free_batch(struct watcher *w)
 {
     if (!w->nbatch) return;
     pthread_mutex_lock(&w->srv->bc->lock);
-    for (size_t i = w->ibatch; i < w->nbatch; i++) wev_unref_locked(w->batch[i]);
+    for (size_t i = 0; i < w->nbatch; i++) wev_unref_locked(w->batch[i]);
     pthread_mutex_unlock(&w->srv->bc->lock);
     free(w->batch);
     w->batch = NULL;
@@ -356,12 +356,7 @@ static ssize_t watch_reader(void *cls, uint64_t pos, char *buf, size_t max)
             /* encode a bounded chunk of events at a time */
             size_t stop = w->ibatch + 256 < w->nbatch ? w->ibatch + 256 : w->nbatch;
             for (; w->ibatch < stop; w->ibatch++) emit_event(w, w->batch[w->ibatch]);
-            if (w->ibatch == w->nbatch) {
-                size_t n = w->nbatch;
-                w->ibatch = 0;
-                w->nbatch = n;
-                free_batch(w); /* drops our references */
-            }
+            if (w->ibatch == w->nbatch) free_batch(w); /* drops our references */
             continue;
         }
         int64_t now = sk_now_ms();
@@ -390,8 +385,76 @@ static void watch_free(void *cls)
     free(w);
 }
 
+/* ---- in-process watches -------------------------------------------------- */
+
+/* One event to an in-process watcher: the parsed object, shared with every
+ * other watcher of the event, is handed over as is. */
+static int local_event(struct watcher *w, struct sk_local *l, struct wev *e)
+{
+    if (strncmp(e->key, w->prefix, strlen(w->prefix))) return 0;
+    const json_t *o = wev_parsed(e);
+    if (!o || ((w->ls || w->fs) && !sk_obj_matches(o, w->ls, w->fs))) return 0;
+    if (json_is_string(json_object_get(o, "kind")) && json_is_string(json_object_get(o, "apiVersion")))
+        return l->cb(l->cb_ud, type_names[e->type], (json_t *)o);
+    /* every write sets both; a value from elsewhere gets them on a copy */
+    _sk_json_ json_t *c = json_deep_copy(o);
+    char av[96];
+    json_object_set_new(c, "kind", json_string(w->res->kind));
+    json_object_set_new(c, "apiVersion", json_string(sk_resource_api_version(w->res, av, sizeof av)));
+    return l->cb(l->cb_ud, type_names[e->type], c);
+}
+
+/* The watcher's pending output (an ERROR or a BOOKMARK line) as events. */
+static int local_flush(struct watcher *w, struct sk_local *l)
+{
+    int rc = 0;
+    char *p = w->out.data, *end = w->out.data + w->out.len;
+    while (rc == 0 && p && p < end) {
+        char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        _sk_json_ json_t *ev = json_loadb(p, n, 0, NULL);
+        const char *type = sk_json_str(ev, "type");
+        json_t *obj = json_object_get(ev, "object");
+        if (type && json_is_object(obj)) rc = l->cb(l->cb_ud, type, obj);
+        p = nl ? nl + 1 : NULL;
+    }
+    w->out.len = 0;
+    w->out_off = 0;
+    return rc;
+}
+
+static void local_loop(struct watcher *w, struct sk_local *l)
+{
+    for (;;) {
+        if (local_flush(w, l) < 0 || w->ended) return;
+        if (l->tick && l->tick(l->tick_ud)) return;
+        for (; w->ibatch < w->nbatch; w->ibatch++) {
+            if (local_event(w, l, w->batch[w->ibatch]) < 0) return; /* watch_free drops the rest */
+            if ((w->ibatch & 255) == 255 && l->tick && l->tick(l->tick_ud)) return;
+        }
+        free_batch(w);
+        int64_t now = sk_now_ms();
+        if (w->deadline_ms && now >= w->deadline_ms) return;
+        int64_t wait = 100; /* the tick is polled at least this often */
+        if (w->deadline_ms && w->deadline_ms - now < wait) wait = w->deadline_ms - now;
+        if (!next_batch(w, wait)) return;
+        if (w->nbatch == 0 && w->bookmarks && sk_now_ms() - w->last_send_ms > 60000) {
+            emit_bookmark(w, w->last_rev);
+            w->last_send_ms = sk_now_ms();
+        } else if (w->nbatch) {
+            w->last_send_ms = sk_now_ms();
+        }
+    }
+}
+
 void sk_rest_watch(struct sk_req *q, struct sk_route *rt, sk_selector *ls, sk_fieldsel *fs)
 {
+    if (q->local && !q->local->cb) {
+        sk_selector_free(ls);
+        sk_fieldsel_free(fs);
+        sk_reply_status(q, SK_EBADREQUEST, "watch requests need the watch entry point");
+        return;
+    }
     struct watcher *w = sk_calloc(1, sizeof *w);
     w->srv = q->srv;
     w->res = rt->res;
@@ -442,11 +505,13 @@ void sk_rest_watch(struct sk_req *q, struct sk_route *rt, sk_selector *ls, sk_fi
             sk_err_clear(&err);
             return;
         }
+        bool stop = false;
         for (size_t i = 0; i < n; i++) {
             struct wev e = {.refs = 1, .rev = kvs[i].mod_rev, .type = 0, .key = kvs[i].key,
                             .value = kvs[i].value, .len = kvs[i].value_len};
             pthread_mutex_init(&e.lock, NULL);
-            emit_event(w, &e);
+            if (!q->local) emit_event(w, &e);
+            else if (!stop) stop = local_event(w, q->local, &e) < 0;
             pthread_mutex_destroy(&e.lock);
             free(e.line);
             json_decref(e.parsed);
@@ -454,6 +519,14 @@ void sk_rest_watch(struct sk_req *q, struct sk_route *rt, sk_selector *ls, sk_fi
         }
         free(kvs);
         w->last_rev = rev;
+        if (stop) w->ended = true;
+    }
+    if (q->local) {
+        q->status = 200;
+        if (!w->ended) local_loop(w, q->local);
+        else local_flush(w, q->local);
+        watch_free(w);
+        return;
     }
     if (q->resp) MHD_destroy_response(q->resp);
     q->resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, watch_reader, w,

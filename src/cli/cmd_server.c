@@ -38,6 +38,7 @@ struct server_opts {
     bool cleanup;
     const char *dns_upstream;
     const char *cluster_dns;
+    bool loopback_https;
 };
 
 static void usage(FILE *f)
@@ -76,6 +77,8 @@ static void usage(FILE *f)
             "  --hollow-nodes N          register N simulated nodes (hollow-0...)\n"
             "  --hollow-pod-delay D      delay before hollow pods run (default 0)\n"
             "  --leader-elect=BOOL       Lease leader election for controllers/scheduler (default true)\n"
+            "  --loopback-https          in-process components use HTTPS on loopback instead of\n"
+            "                            handing requests to the API server directly\n"
             "  -v, --verbose             debug logging\n");
 }
 
@@ -116,7 +119,7 @@ static int parse_opts(int argc, char **argv, struct server_opts *o)
 {
     enum { O_DATA = 1000, O_BIND, O_PORT, O_KCFG, O_NOAGENT, O_KREV, O_KSEC, O_CINT, O_DISCTL,
            O_CCIDR, O_SCIDR, O_GRACE, O_HOLLOW, O_HDELAY, O_LEADER, O_NOSCHED, O_NNAME,
-           O_NIP, O_APORT, O_CGP, O_NOBUILTIN, O_SAMPLES, O_ADV, O_NOPROXY, O_NODNS, O_CDNS, O_CLEANUP, O_DNSUP };
+           O_NIP, O_APORT, O_CGP, O_NOBUILTIN, O_SAMPLES, O_ADV, O_NOPROXY, O_NODNS, O_CDNS, O_CLEANUP, O_DNSUP, O_LOOPHTTPS };
     static const struct option opts[] = {
         {"data-dir", required_argument, 0, O_DATA},
         {"bind-address", required_argument, 0, O_BIND},
@@ -133,6 +136,7 @@ static int parse_opts(int argc, char **argv, struct server_opts *o)
         {"hollow-nodes", required_argument, 0, O_HOLLOW},
         {"hollow-pod-delay", required_argument, 0, O_HDELAY},
         {"leader-elect", optional_argument, 0, O_LEADER},
+        {"loopback-https", no_argument, 0, O_LOOPHTTPS},
         {"disable-scheduler", no_argument, 0, O_NOSCHED},
         {"node-name", required_argument, 0, O_NNAME},
         {"advertise-address", required_argument, 0, O_ADV},
@@ -174,6 +178,7 @@ static int parse_opts(int argc, char **argv, struct server_opts *o)
             break;
         case O_DISCTL: o->disable_controllers = optarg; break;
         case O_NOSCHED: o->disable_scheduler = true; break;
+        case O_LOOPHTTPS: o->loopback_https = true; break;
         case O_NNAME: o->node.node_name = optarg; break;
         case O_ADV: o->advertise = optarg; break;
         case O_NOPROXY: o->node.no_proxy = true; break;
@@ -221,15 +226,53 @@ static int parse_opts(int argc, char **argv, struct server_opts *o)
     return 0;
 }
 
-/* A client for an in-process component with its own certificate. */
+/* In-process transport: a component's requests go to the API server's
+ * handlers with the identity its certificate carries (CN, O). */
+struct local_ep {
+    sk_apiserver *api;
+    sk_identity id;
+};
+
+static int local_call(void *ud, const char *method, const char *path, const json_t *body,
+                      const char *ctype, long *status, json_t **reply, sk_buf *raw)
+{
+    struct local_ep *e = ud;
+    return sk_apiserver_local_call(e->api, &e->id, method, path, body, ctype, status, reply, raw);
+}
+
+static int local_watch(void *ud, const char *path, int (*cb)(void *, const char *, json_t *),
+                       void *cb_ud, int (*tick)(void *), void *tick_ud, long *status,
+                       json_t **reply)
+{
+    struct local_ep *e = ud;
+    return sk_apiserver_local_watch(e->api, &e->id, path, cb, cb_ud, tick, tick_ud, status, reply);
+}
+
+#define MAX_LOCAL_EPS 8
+static struct local_ep local_eps[MAX_LOCAL_EPS];
+static size_t n_local_eps;
+
+/* A client for an in-process component with its own certificate; with api,
+ * its requests are handed to that server directly. */
 static sk_client *component_client(const char *dir, const char *url, const char *ca,
-                                   const char *cn, const char *org, sk_err *err)
+                                   const char *cn, const char *org, sk_apiserver *api,
+                                   sk_err *err)
 {
     const char *orgs[] = {org, NULL};
     sk_pem_pair pp = {0};
     if (sk_pki_issue_client(dir, cn, org ? orgs : NULL, &pp, err) < 0) return NULL;
     struct sk_client_config cfg = {.server = url, .ca_pem = ca, .cert_pem = pp.cert,
                                    .key_pem = pp.key, .user_agent = cn};
+    struct sk_client_local lc = {local_call, local_watch, NULL};
+    if (api && n_local_eps < MAX_LOCAL_EPS) {
+        struct local_ep *e = &local_eps[n_local_eps++];
+        e->api = api;
+        memset(&e->id, 0, sizeof e->id);
+        snprintf(e->id.user, sizeof e->id.user, "%s", cn);
+        if (org) snprintf(e->id.groups[e->id.ngroups++], sizeof e->id.groups[0], "%s", org);
+        lc.ud = e;
+        cfg.local = &lc;
+    }
     sk_client *c = sk_client_new(&cfg, err);
     sk_pem_pair_release(&pp);
     return c;
@@ -368,7 +411,9 @@ int sk_cmd_server(int argc, char **argv)
     if (o.disable_agent)
         sk_log(SK_DEBUG, "server", "node agent disabled");
 
-    /* The control plane's components are API clients, each with its own identity. */
+    /* The control plane's components are API clients, each with its own
+     * identity; in this process they hand requests over directly. */
+    sk_apiserver *lapi = o.loopback_https ? NULL : api;
     char hostname[256] = "skiff";
     gethostname(hostname, sizeof hostname - 1);
     identity = sk_printf("%s_%s:%d", hostname, o.bind, o.port);
@@ -393,13 +438,13 @@ int sk_cmd_server(int argc, char **argv)
     bool no_cm = o.disable_controllers && !strcmp(o.disable_controllers, "all");
     if (!no_cm) {
         if (!(cm_client = component_client(o.data_dir, api_url, ca,
-                                           "system:kube-controller-manager", NULL, &err)))
+                                           "system:kube-controller-manager", NULL, lapi, &err)))
             goto out;
         cc.client = cm_client;
         if (!(cm = sk_ctrlmgr_new(&cc, &err)) || sk_ctrlmgr_start(cm, &err) < 0) goto out;
     }
     if (!o.disable_scheduler) {
-        if (!(sched_client = component_client(o.data_dir, api_url, ca, "system:kube-scheduler", NULL, &err)))
+        if (!(sched_client = component_client(o.data_dir, api_url, ca, "system:kube-scheduler", NULL, lapi, &err)))
             goto out;
         struct sk_scheduler_config scfg = {.client = sched_client, .leader_elect = o.leader_elect,
                                            .identity = identity};
@@ -407,7 +452,7 @@ int sk_cmd_server(int argc, char **argv)
     }
     if (o.hollow_nodes > 0) {
         if (!(node_client = component_client(o.data_dir, api_url, ca, "system:node:hollow",
-                                             "system:nodes", &err)))
+                                             "system:nodes", lapi, &err)))
             goto out;
         struct sk_hollow_config hc = {.client = node_client, .name_prefix = "hollow",
                                       .count = (int)o.hollow_nodes,
@@ -419,7 +464,7 @@ int sk_cmd_server(int argc, char **argv)
      * server is also a node (port 53 needs root, as the agent does; API-only
      * servers, e.g. in tests, publish no kube-dns). */
     if (!o.disable_dns && run_agent) {
-        if (!(dns_client = component_client(o.data_dir, api_url, ca, "system:kube-dns", NULL, &err)))
+        if (!(dns_client = component_client(o.data_dir, api_url, ca, "system:kube-dns", NULL, lapi, &err)))
             goto out;
         struct sk_dns_config dc = {.client = dns_client, .advertise_ip = o.advertise,
                                    .service_ip = o.cluster_dns ? o.cluster_dns : "10.96.0.10"};
@@ -443,7 +488,7 @@ int sk_cmd_server(int argc, char **argv)
         o.node.cluster_cidr = o.cluster_cidr;
         o.node.service_cidr = o.service_cidr;
         _sk_free_ char *cn = sk_printf("system:node:%s", o.node.node_name);
-        if (!(agent_client = component_client(o.data_dir, api_url, ca, cn, "system:nodes", &err)))
+        if (!(agent_client = component_client(o.data_dir, api_url, ca, cn, "system:nodes", lapi, &err)))
             goto out;
         /* The agent serves with the API server's certificate: the API
          * server does not verify agents' serving certificates (upstream's

@@ -116,6 +116,7 @@ sk_client *sk_client_new(const struct sk_client_config *cfg, sk_err *err)
     c->tokens = c->burst;
     c->refill_ms = sk_now_ms();
     pthread_mutex_init(&c->lock, NULL);
+    if (cfg->local && cfg->local->call && cfg->local->watch) c->local = *cfg->local;
     if (write_creds(c, cfg, err) < 0) {
         sk_client_free(c);
         return NULL;
@@ -192,6 +193,14 @@ static bool aborting(const struct sk_call *call)
 
 /* Token bucket: each request takes a token, going into debt when empty so
  * waiters are served in arrival order. Returns -1 if tick aborted the wait. */
+static int throttle(sk_client *c, struct sk_call *call);
+
+int sk__throttle(sk_client *c, const struct sk_abort *ab)
+{
+    struct sk_call call = {.abort = ab};
+    return throttle(c, &call);
+}
+
 static int throttle(sk_client *c, struct sk_call *call)
 {
     if (c->qps <= 0) return 0;
@@ -397,7 +406,7 @@ void sk__call_release(struct sk_call *call) { sk_buf_release(&call->reply); }
 
 /* ---- errors ---------------------------------------------------------------- */
 
-static enum sk_code code_from_reason(const char *reason)
+enum sk_code sk__code_from_reason(const char *reason)
 {
     static const struct { const char *reason; enum sk_code code; } extra[] = {
         {"Gone", SK_EGONE},           {"TooManyRequests", SK_EUNAVAILABLE},
@@ -411,7 +420,7 @@ static enum sk_code code_from_reason(const char *reason)
     return SK_OK;
 }
 
-static enum sk_code code_from_http(long st)
+enum sk_code sk__code_from_http(long st)
 {
     switch (st) {
     case 400: return SK_EBADREQUEST;
@@ -442,10 +451,10 @@ int sk__status_err(const struct sk_call *call, sk_err *err)
     enum sk_code code = SK_OK;
     const char *msg = NULL;
     if (kind && !strcmp(kind, "Status")) {
-        code = code_from_reason(sk_json_str(st, "reason"));
+        code = sk__code_from_reason(sk_json_str(st, "reason"));
         msg = sk_json_str(st, "message");
     }
-    if (code == SK_OK) code = code_from_http(call->status);
+    if (code == SK_OK) code = sk__code_from_http(call->status);
     if (msg && *msg) sk_err_set(err, code, "%s", msg);
     else sk_err_set(err, code, "the server responded with HTTP %ld to %s %s", call->status,
                     call->method, call->path);
@@ -457,6 +466,13 @@ int sk__status_err(const struct sk_call *call, sk_err *err)
 json_t *sk__json(sk_client *c, const char *method, const char *path, const json_t *body,
                  const char *content_type, const struct sk_abort *ab, sk_err *err)
 {
+    if (c->local.call) {
+        if (sk__throttle(c, ab) < 0) {
+            sk_err_set(err, SK_EUNAVAILABLE, "%s %s: request aborted", method, path);
+            return NULL;
+        }
+        return sk__local_json(c, method, path, body, content_type, false, NULL, err);
+    }
     _sk_free_ char *text = NULL;
     if (body && !(text = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY))) {
         sk_err_set(err, SK_EBADREQUEST, "%s %s: body cannot be encoded", method, path);

@@ -15,6 +15,31 @@
 
 typedef struct sk_client sk_client;
 
+/* In-process transport: when the client runs in the API server's own
+ * process (`skiff server`), requests and watches can be handed to the
+ * server's handlers directly instead of going through TLS, HTTP and JSON
+ * text. The semantics are the API's (routing, authentication result,
+ * admission, validation, Status errors, watch filters); only the transport
+ * differs. The API server implements it; `cli` wires the two together, so
+ * neither library depends on the other. */
+struct sk_client_local {
+    /* One request. body is borrowed (NULL = none). Fills *status (HTTP
+     * code) and either *reply (a new reference that the callee gives up)
+     * or raw (reply bytes, e.g. stored objects or non-JSON text). Returns
+     * -1 only when the request could not be handed over at all. */
+    int (*call)(void *ud, const char *method, const char *path, const json_t *body,
+                const char *content_type, long *status, json_t **reply, sk_buf *raw);
+    /* A watch (path includes ?watch=1...): calls cb for each event on the
+     * calling thread until the stream ends, cb returns < 0 or tick returns
+     * non-zero (polled at least every 100 ms). Objects handed to cb are
+     * shared and immutable. A request refused before streaming fills
+     * *status and *reply like call. */
+    int (*watch)(void *ud, const char *path, int (*cb)(void *cb_ud, const char *type, json_t *obj),
+                 void *cb_ud, int (*tick)(void *tick_ud), void *tick_ud, long *status,
+                 json_t **reply);
+    void *ud;
+};
+
 struct sk_client_config {
     const char *server;    /* "https://127.0.0.1:6443" */
     const char *ca_pem;    /* trusted CA (PEM text) */
@@ -23,6 +48,9 @@ struct sk_client_config {
     const char *token;     /* bearer token, or NULL */
     const char *user_agent; /* "skiff-controller-manager" */
     double qps;            /* client-side rate limit, 0 = none */
+    /* optional in-process transport (copied; ud must outlive the client);
+     * server and credentials are still kept for sk_client_credentials */
+    const struct sk_client_local *local;
 };
 
 sk_client *sk_client_new(const struct sk_client_config *cfg, sk_err *err);

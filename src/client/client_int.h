@@ -36,6 +36,7 @@ struct sk_client {
     size_t nidle;
     double tokens;     /* rate limiter bucket (guarded by lock) */
     int64_t refill_ms;
+    struct sk_client_local local; /* in-process transport (local.call NULL = none) */
 };
 
 /* Lets another thread interrupt an exchange's 100 ms poll at once (a stop
@@ -91,6 +92,18 @@ int sk__status_err(const struct sk_call *call, sk_err *err);
  * (SK_EUNAVAILABLE "request aborted"). */
 json_t *sk__json(sk_client *c, const char *method, const char *path, const json_t *body,
                  const char *content_type, const struct sk_abort *ab, sk_err *err);
+
+/* In-process transport (local.c): the same contract as sk__json (and, for
+ * sk_client_request, raw non-JSON replies as a string) over c->local. */
+json_t *sk__local_json(sk_client *c, const char *method, const char *path, const json_t *body,
+                       const char *content_type, bool any_reply, long *status, sk_err *err);
+int sk__local_watch(sk_client *c, const char *path, sk_watch_cb cb, void *ud,
+                    const struct sk_abort *ab, sk_err *err);
+/* Throttles like an HTTP request (client-side QPS); -1 if ab aborted. */
+int sk__throttle(sk_client *c, const struct sk_abort *ab);
+/* Error code for a Status reason / an HTTP status without one. */
+enum sk_code sk__code_from_reason(const char *reason);
+enum sk_code sk__code_from_http(long status);
 
 /* "/api/v1[/namespaces/NS]/PLURAL[/NAME[/SUB]]" or "/apis/G/V/...". */
 void sk__res_path(sk_buf *b, const struct sk_resource *r, const char *ns, const char *name,

@@ -207,6 +207,10 @@ json_t *sk_client_request(sk_client *c, const char *method, const char *path,
         sk_err_set(err, SK_EBADREQUEST, "request path must start with '/'");
         return NULL;
     }
+    if (c->local.call) {
+        sk__throttle(c, NULL);
+        return sk__local_json(c, method, path, body, content_type, true, status, err);
+    }
     if (body && !(text = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY))) {
         sk_err_set(err, SK_EBADREQUEST, "%s %s: body cannot be encoded", method, path);
         return NULL;

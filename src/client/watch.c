@@ -73,6 +73,7 @@ int sk__watch(sk_client *c, const struct sk_resource *r, const char *ns, const c
     sk__query(&b, "labelSelector", ls);
     sk__query(&b, "fieldSelector", fs);
     _sk_free_ char *path = sk_buf_take(&b);
+    if (c->local.watch) return sk__local_watch(c, path, cb, ud, ab, err);
 
     struct wctx w = {.cb = cb, .ud = ud};
     /* the server ends the stream at timeoutSeconds; our limit only guards

@@ -9,11 +9,23 @@
 
 static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS kv(key TEXT PRIMARY KEY, create_rev INT NOT NULL,"
-    " mod_rev INT NOT NULL, value BLOB NOT NULL) WITHOUT ROWID;"
+    " mod_rev INT NOT NULL, value BLOB NOT NULL);"
     "CREATE TABLE IF NOT EXISTS log(rev INTEGER PRIMARY KEY, key TEXT NOT NULL,"
     " create_rev INT NOT NULL, prev_rev INT NOT NULL, deleted INT NOT NULL,"
     " ts INT NOT NULL, value BLOB NOT NULL);"
     "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v INT) WITHOUT ROWID;";
+
+/* Stores made before kv was a rowid table kept whole rows (values of
+ * kilobytes) in the key's b-tree, so every lookup compared keys through
+ * overflow pages; they are converted once, in one transaction. */
+static const char kv_rowid_sql[] =
+    "BEGIN IMMEDIATE;"
+    "CREATE TABLE kv_rowid(key TEXT PRIMARY KEY, create_rev INT NOT NULL,"
+    " mod_rev INT NOT NULL, value BLOB NOT NULL);"
+    "INSERT INTO kv_rowid SELECT key, create_rev, mod_rev, value FROM kv;"
+    "DROP TABLE kv;"
+    "ALTER TABLE kv_rowid RENAME TO kv;"
+    "COMMIT;";
 
 /* Current revision = newest history row, or the compacted revision when
  * compaction removed every row. Read in the caller's transaction. */
@@ -112,6 +124,24 @@ static int check_wal(sqlite3 *db, const char *path, sk_err *err)
     return 0;
 }
 
+static int migrate_kv(sqlite3 *db, sk_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    if (sk_store_prepare(db, &s, "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'kv'",
+                         err) < 0)
+        return -1;
+    bool old = sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0) &&
+               strstr((const char *)sqlite3_column_text(s, 0), "WITHOUT ROWID");
+    sqlite3_finalize(s);
+    if (!old) return 0;
+    if (exec(db, kv_rowid_sql, err) < 0) {
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
+    }
+    sk_log(SK_INFO, "store", "converted the kv table to a rowid table");
+    return 0;
+}
+
 static int prepare_writer(struct sk_wdb *w, sk_err *err)
 {
     static const struct { size_t off; const char *sql; } stmts[] = {
@@ -145,6 +175,7 @@ int sk_store_db_open(sk_store *st, sk_err *err)
     if (!st->w.db) return -1;
     if (check_wal(st->w.db, st->path, err) < 0) return -1;
     if (exec(st->w.db, schema_sql, err) < 0) return sk_err_wrap(err, "schema of %s", st->path);
+    if (migrate_kv(st->w.db, err) < 0) return sk_err_wrap(err, "convert %s", st->path);
     int64_t rev = 0, compacted = 0;
     if (query_int(st->w.db, REV_SQL, &rev, err) < 0 ||
         query_int(st->w.db, COMPACT_REV_SQL, &compacted, err) < 0)
