@@ -14,6 +14,11 @@
 
 #define RING_CAP 8192
 #define RING_MAX_BYTES (32u << 20)
+/* Parsed objects are kept for the newest events only: in-process watchers
+ * read at the head of the ring, while a parsed object costs 10-20x its
+ * JSON text. Older events are parsed again for the rare watcher that
+ * needs them, without keeping the result. */
+#define PARSED_KEEP 256
 
 struct sk_broadcaster;
 
@@ -29,6 +34,7 @@ struct wev {
     char *line;
     size_t line_len;
     json_t *parsed;
+    uint64_t seq; /* position in the broadcaster's event sequence */
 };
 
 struct sk_broadcaster {
@@ -39,6 +45,7 @@ struct sk_broadcaster {
     size_t bytes;
     size_t parsed_bytes; /* atomic: estimate of parsed objects held by ring events */
     int64_t last_rev;
+    uint64_t seq_next; /* atomic: seq of the next event */
     bool shutdown;
 };
 
@@ -58,6 +65,19 @@ static void wev_unref_locked(struct wev *e)
     free(e->line);
     json_decref(e->parsed);
     free(e);
+}
+
+/* The event left the window of parsed objects (watchers holding a
+ * reference keep theirs). */
+static void drop_parsed(struct wev *e)
+{
+    pthread_mutex_lock(&e->lock);
+    json_t *p = e->parsed;
+    e->parsed = NULL;
+    pthread_mutex_unlock(&e->lock);
+    if (p && e->bc)
+        __atomic_sub_fetch(&e->bc->parsed_bytes, PARSED_COST(e->len), __ATOMIC_RELAXED);
+    json_decref(p);
 }
 
 static void on_commit(void *ud, const sk_store_event *evs, size_t n)
@@ -86,10 +106,14 @@ static void on_commit(void *ud, const sk_store_event *evs, size_t n)
             bc->head = (bc->head + 1) % RING_CAP;
             bc->count--;
         }
+        e->seq = bc->seq_next;
+        __atomic_store_n(&bc->seq_next, bc->seq_next + 1, __ATOMIC_RELAXED);
         bc->ring[(bc->head + bc->count) % RING_CAP] = e;
         bc->count++;
         bc->bytes += e->len;
         bc->last_rev = e->rev;
+        if (bc->count > PARSED_KEEP)
+            drop_parsed(bc->ring[(bc->head + bc->count - 1 - PARSED_KEEP) % RING_CAP]);
     }
     pthread_cond_broadcast(&bc->cond);
     pthread_mutex_unlock(&bc->lock);
@@ -151,16 +175,24 @@ struct watcher {
     size_t nbatch, ibatch;
 };
 
-static const json_t *wev_parsed(struct wev *e)
+/* The parsed object (new reference; NULL if corrupt), built once while the
+ * event is among the newest PARSED_KEEP of a broadcaster. */
+static json_t *wev_parsed(struct wev *e)
 {
     pthread_mutex_lock(&e->lock);
-    if (!e->parsed) {
-        e->parsed = sk_obj_load(e->value, e->len, e->rev);
-        if (e->parsed && e->bc)
+    json_t *o = json_incref(e->parsed);
+    bool keep = e->bc && e->seq + PARSED_KEEP >= __atomic_load_n(&e->bc->seq_next, __ATOMIC_RELAXED);
+    if (!o) {
+        o = sk_obj_load(e->value, e->len, e->rev);
+        if (o && !e->bc) {
+            e->parsed = json_incref(o); /* a private event (history, initial state) */
+        } else if (o && keep) {
+            e->parsed = json_incref(o);
             __atomic_add_fetch(&e->bc->parsed_bytes, PARSED_COST(e->len), __ATOMIC_RELAXED);
+        }
     }
     pthread_mutex_unlock(&e->lock);
-    return e->parsed;
+    return o;
 }
 
 static void wev_line(struct wev *e, const char **line, size_t *len)
@@ -183,7 +215,7 @@ static void emit_event(struct watcher *w, struct wev *e)
 {
     if (strncmp(e->key, w->prefix, strlen(w->prefix))) return;
     if (w->ls || w->fs || w->table) {
-        const json_t *o = wev_parsed(e);
+        _sk_json_ json_t *o = wev_parsed(e);
         if (!o || !sk_obj_matches(o, w->ls, w->fs)) return;
         if (w->table) {
             const json_t *objs[1] = {o};
@@ -347,6 +379,9 @@ static ssize_t watch_reader(void *cls, uint64_t pos, char *buf, size_t max)
             if (w->out_off == w->out.len) {
                 w->out.len = 0;
                 w->out_off = 0;
+                /* a burst (history replay, a big initial state) leaves a
+                 * large buffer behind: give it back */
+                if (w->out.cap > (1u << 20)) sk_buf_release(&w->out);
             }
             w->last_send_ms = sk_now_ms();
             return (ssize_t)n;
@@ -392,10 +427,10 @@ static void watch_free(void *cls)
 static int local_event(struct watcher *w, struct sk_local *l, struct wev *e)
 {
     if (strncmp(e->key, w->prefix, strlen(w->prefix))) return 0;
-    const json_t *o = wev_parsed(e);
+    _sk_json_ json_t *o = wev_parsed(e);
     if (!o || ((w->ls || w->fs) && !sk_obj_matches(o, w->ls, w->fs))) return 0;
     if (json_is_string(json_object_get(o, "kind")) && json_is_string(json_object_get(o, "apiVersion")))
-        return l->cb(l->cb_ud, type_names[e->type], (json_t *)o);
+        return l->cb(l->cb_ud, type_names[e->type], o);
     /* every write sets both; a value from elsewhere gets them on a copy */
     _sk_json_ json_t *c = json_deep_copy(o);
     char av[96];

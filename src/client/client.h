@@ -127,6 +127,13 @@ sk_informer *sk_informer_new(sk_client *c, const struct sk_resource *r, const ch
  * component never reads and save memory, as client-go's SetTransform. */
 void sk_informer_set_transform(sk_informer *inf, json_t *(*fn)(void *ud, const json_t *obj),
                                void *ud);
+/* For transforms: a new reference to a process-wide shared value equal to
+ * v (v itself when none is known yet or v is large). Cached objects are
+ * immutable, so the pods of one ReplicaSet can share one copy of their
+ * labels, owner references, tolerations and trimmed containers across
+ * every informer of the process instead of one copy per pod per cache.
+ * NULL gives NULL. Any thread. */
+json_t *sk_json_intern(json_t *v);
 /* Handlers must be added before start. */
 void sk_informer_add_handlers(sk_informer *inf, const struct sk_informer_handlers *h);
 int sk_informer_start(sk_informer *inf, sk_err *err) SK_MUST_CHECK;

@@ -82,6 +82,17 @@ static json_t *copy_keys(const json_t *src, const char *const *keys)
     return out;
 }
 
+/* Replaces obj[key] by its process-wide shared copy (sk_json_intern): the
+ * pods of one ReplicaSet repeat their labels, owner reference, tolerations
+ * and containers. */
+static void share_keys(json_t *obj, const char *const *keys)
+{
+    for (; *keys; keys++) {
+        json_t *v = json_object_get(obj, *keys);
+        if (v) json_object_set_new(obj, *keys, sk_json_intern(v));
+    }
+}
+
 /* Pods are most of the cache: controllers read their metadata, status, and
  * from the spec only node placement, DNS names, tolerations (eviction),
  * grace period and container names and ports (endpoints). */
@@ -102,6 +113,36 @@ static json_t *trim_pod_spec(const json_t *spec)
         json_array_foreach(cs, i, c) json_array_append_new(a, copy_keys(c, ckeep));
         json_object_set_new(out, lists[l], a);
     }
+    share_keys(out, (const char *const[]){"tolerations", "containers", "initContainers", NULL});
+    return out;
+}
+
+/* Arrays of objects with only the given keys. */
+static json_t *copy_each(const json_t *arr, const char *const *keys)
+{
+    json_t *a = json_array(), *o;
+    size_t i;
+    json_array_foreach(arr, i, o) json_array_append_new(a, copy_keys(o, keys));
+    return a;
+}
+
+/* From the status: phase, addresses, start time, condition states (Ready
+ * and its transition time drive availability) and restart counts (the
+ * ReplicaSet's deletion order); not images, container states or messages. */
+static json_t *trim_pod_status(const json_t *st)
+{
+    static const char *const keep[] = {"phase", "podIP", "podIPs", "hostIP", "startTime",
+                                       "reason", NULL};
+    static const char *const ckeep[] = {"type", "status", "lastTransitionTime", NULL};
+    static const char *const skeep[] = {"name", "ready", "restartCount", NULL};
+    json_t *out = copy_keys(st, keep);
+    json_t *v;
+    if ((v = json_object_get(st, "conditions")))
+        json_object_set_new(out, "conditions", copy_each(v, ckeep));
+    if ((v = json_object_get(st, "containerStatuses")))
+        json_object_set_new(out, "containerStatuses", copy_each(v, skeep));
+    if ((v = json_object_get(st, "initContainerStatuses")))
+        json_object_set_new(out, "initContainerStatuses", copy_each(v, skeep));
     return out;
 }
 
@@ -115,6 +156,8 @@ static json_t *trim_meta(void *ud, const json_t *obj)
     if (!pod && !json_object_get(meta, "managedFields") && !lac) return json_incref((json_t *)obj);
     json_t *out = json_copy((json_t *)obj);
     if (pod) json_object_set_new(out, "spec", trim_pod_spec(json_object_get(obj, "spec")));
+    if (pod && json_is_object(json_object_get(obj, "status")))
+        json_object_set_new(out, "status", trim_pod_status(json_object_get(obj, "status")));
     json_t *m = json_copy((json_t *)meta);
     json_object_del(m, "managedFields");
     if (lac) {
@@ -122,6 +165,8 @@ static json_t *trim_meta(void *ud, const json_t *obj)
         json_object_del(a, "kubectl.kubernetes.io/last-applied-configuration");
         json_object_set_new(m, "annotations", a);
     }
+    if (pod) share_keys(m, (const char *const[]){"labels", "ownerReferences", "annotations",
+                                                  "finalizers", NULL});
     json_object_set_new(out, "metadata", m);
     return out;
 }

@@ -278,9 +278,15 @@ json_t *sk_hollow_trim_pod(const json_t *pod)
     const json_t *spec = json_object_get(pod, "spec");
     json_t *node = json_object_get(spec, "nodeName");
     if (node) json_object_set(s, "nodeName", node);
-    json_object_set_new(s, "containers", trim_containers(json_object_get(spec, "containers")));
-    if (json_object_get(spec, "initContainers"))
-        json_object_set_new(s, "initContainers", trim_containers(json_object_get(spec, "initContainers")));
+    /* the pods of one owner have the same containers: one shared copy */
+    json_t *cs = trim_containers(json_object_get(spec, "containers"));
+    json_object_set_new(s, "containers", sk_json_intern(cs));
+    json_decref(cs);
+    if (json_object_get(spec, "initContainers")) {
+        cs = trim_containers(json_object_get(spec, "initContainers"));
+        json_object_set_new(s, "initContainers", sk_json_intern(cs));
+        json_decref(cs);
+    }
     copy_keys(st, json_object_get(pod, "status"), status);
     json_array_foreach(sk_json_path(pod, "status.conditions"), i, c) {
         const char *t = sk_json_str(c, "type");

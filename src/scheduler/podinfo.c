@@ -302,6 +302,13 @@ static void copy_keys(json_t *dst, const json_t *src, const char *const *keys)
     }
 }
 
+/* dst[key] = the shared copy of v (taken). */
+static void set_shared(json_t *dst, const char *key, json_t *v)
+{
+    json_object_set_new(dst, key, sk_json_intern(v));
+    json_decref(v);
+}
+
 static json_t *trim_containers(const json_t *cs, bool init)
 {
     json_t *out = json_array(), *c;
@@ -335,11 +342,18 @@ json_t *sk_sched_trim_pod(const json_t *pod)
     size_t i;
     json_array_foreach(json_object_get(pm, "ownerReferences"), i, r)
         if (json_is_true(json_object_get(r, "controller"))) ref = r;
-    if (ref) json_object_set_new(m, "ownerReferences", json_pack("[O]", ref));
+    if (ref) set_shared(m, "ownerReferences", json_pack("[O]", ref));
     copy_keys(s, ps, spec);
-    json_object_set_new(s, "containers", trim_containers(json_object_get(ps, "containers"), false));
+    set_shared(s, "containers", trim_containers(json_object_get(ps, "containers"), false));
     if (json_object_get(ps, "initContainers"))
-        json_object_set_new(s, "initContainers", trim_containers(json_object_get(ps, "initContainers"), true));
+        set_shared(s, "initContainers", trim_containers(json_object_get(ps, "initContainers"), true));
+    /* the pods of one owner repeat these: one shared copy (sk_json_intern) */
+    static const char *const shared_meta[] = {"labels", NULL};
+    static const char *const shared_spec[] = {"tolerations", "nodeSelector", "affinity", NULL};
+    for (const char *const *k = shared_meta; *k; k++)
+        if (json_object_get(m, *k)) set_shared(m, *k, json_incref(json_object_get(m, *k)));
+    for (const char *const *k = shared_spec; *k; k++)
+        if (json_object_get(s, *k)) set_shared(s, *k, json_incref(json_object_get(s, *k)));
     json_t *phase = sk_json_path(pod, "status.phase"), *c;
     if (phase) json_object_set(st, "phase", phase);
     json_array_foreach(sk_json_path(pod, "status.conditions"), i, c) {
