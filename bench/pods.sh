@@ -132,7 +132,7 @@ pods_start() {
         pods_log_tail "server" "$PODS_DIR/server.log"
         return 1
     fi
-    nsenter --net="/run/netns/$PODS_NS" "$SKIFF" agent --kubeconfig "$PODS_DIR/server/kubeconfig" --node-name "$PODS_NODE" \
+    nsenter --net="/run/netns/$PODS_NS" env ${BENCH_AGENT_ENV:-} "$SKIFF" agent --kubeconfig "$PODS_DIR/server/kubeconfig" --node-name "$PODS_NODE" \
         --data-dir "$PODS_DIR/agent" --cgroup-parent "$PODS_CG" >"$PODS_DIR/agent.log" 2>&1 &
     PODS_AGENT_PID=$!
     # Ready with a podCIDR (the node IPAM controller's /24): CNI needs it.

@@ -4,7 +4,7 @@
 set -eu
 
 PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev \
-libmicrohttpd-dev libjansson-dev libyaml-dev libsqlite3-dev libgnutls28-dev \
+libmicrohttpd-dev libjansson-dev libjemalloc-dev libyaml-dev libsqlite3-dev libgnutls28-dev \
 libcurl4-gnutls-dev libwslay-dev zlib1g-dev \
 sqlite3 curl ca-certificates etcd-server etcd-client procps psmisc iproute2 \
 libarchive-dev libseccomp-dev libnftables-dev nftables crun containernetworking-plugins \

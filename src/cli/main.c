@@ -4,6 +4,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#ifdef SKIFF_JEMALLOC
+/* Read by jemalloc at start (MALLOC_CONF in the environment still wins):
+ * two arenas (per-thread caches take most allocations anyway) and freed
+ * pages returned within a second, so a node agent stays small. */
+const char *malloc_conf = "narenas:2,dirty_decay_ms:1000,muzzy_decay_ms:0";
+#endif
+
 static const struct {
     const char *name;
     int (*fn)(int argc, char **argv);
