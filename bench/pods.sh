@@ -16,6 +16,7 @@
 #   raw:    the same image's layers run by plain crun (pods_raw.c), x5
 #   load:   100 pods at once (4 concurrent creators), create -> Ready
 #           p50/p99, first create -> last Ready, agent RSS, then deletion.
+# BENCH_AGENT_ENV adds environment to the agent's command (e.g. MALLOC_CONF=...).
 # Sizes: BENCH_PODS_COUNT (100), BENCH_PODS_REPS (5), BENCH_PODS_CONC (4),
 # BENCH_PODS_TIMEOUT (120 s per phase). Saved by run.sh to
 # bench/results/pods-<date>.txt. Everything is removed on exit, failure
