@@ -83,7 +83,7 @@ static void sweep(struct shard *sh)
         }
     }
     /* re-insert the survivors so probe chains have no holes */
-    struct slot keep[SHARD_SLOTS];
+    struct slot *keep = sk_malloc(SHARD_SLOTS * sizeof *keep); /* 64 KiB: not on a thread's stack */
     size_t nk = 0;
     for (size_t i = 0; i < SHARD_SLOTS; i++)
         if (sh->slots[i].v) keep[nk++] = sh->slots[i];
@@ -93,6 +93,7 @@ static void sweep(struct shard *sh)
         while (sh->slots[i].v) i = (i + 1) & (SHARD_SLOTS - 1);
         sh->slots[i] = keep[j];
     }
+    free(keep);
 }
 
 json_t *sk_json_intern(json_t *v)
