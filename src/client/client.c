@@ -443,10 +443,9 @@ enum sk_code sk__code_from_http(long st)
 /* Status details.causes are not copied into err->causes: the message
  * already lists them (upstream's format), and callers that never call
  * sk_err_clear would leak them. */
-int sk__status_err(const struct sk_call *call, sk_err *err)
+int sk__status_json(long status, const json_t *st, const char *method, const char *path,
+                    sk_err *err)
 {
-    _sk_json_ json_t *st = NULL;
-    if (call->reply.len) st = json_loadb(call->reply.data, call->reply.len, 0, NULL);
     const char *kind = sk_json_str(st, "kind");
     enum sk_code code = SK_OK;
     const char *msg = NULL;
@@ -454,11 +453,17 @@ int sk__status_err(const struct sk_call *call, sk_err *err)
         code = sk__code_from_reason(sk_json_str(st, "reason"));
         msg = sk_json_str(st, "message");
     }
-    if (code == SK_OK) code = sk__code_from_http(call->status);
+    if (code == SK_OK) code = sk__code_from_http(status);
     if (msg && *msg) sk_err_set(err, code, "%s", msg);
-    else sk_err_set(err, code, "the server responded with HTTP %ld to %s %s", call->status,
-                    call->method, call->path);
+    else sk_err_set(err, code, "the server responded with HTTP %ld to %s %s", status, method, path);
     return -1;
+}
+
+int sk__status_err(const struct sk_call *call, sk_err *err)
+{
+    _sk_json_ json_t *st = NULL;
+    if (call->reply.len) st = json_loadb(call->reply.data, call->reply.len, 0, NULL);
+    return sk__status_json(call->status, st, call->method, call->path, err);
 }
 
 /* ---- JSON exchanges ---------------------------------------------------------- */

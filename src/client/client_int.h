@@ -101,6 +101,10 @@ int sk__local_watch(sk_client *c, const char *path, sk_watch_cb cb, void *ud,
                     const struct sk_abort *ab, sk_err *err);
 /* Throttles like an HTTP request (client-side QPS); -1 if ab aborted. */
 int sk__throttle(sk_client *c, const struct sk_abort *ab);
+/* Fills err from a non-2xx status and its decoded body (NULL ok): the
+ * Status reason and message when present; returns -1. */
+int sk__status_json(long status, const json_t *st, const char *method, const char *path,
+                    sk_err *err);
 /* Error code for a Status reason / an HTTP status without one. */
 enum sk_code sk__code_from_reason(const char *reason);
 enum sk_code sk__code_from_http(long status);

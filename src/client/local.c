@@ -6,23 +6,13 @@
 
 #include <string.h>
 
-/* err from a non-2xx reply: Status reason and message when present. */
+/* err from a non-2xx reply, as the value or as bytes. */
 static void status_err(long status, const json_t *reply, const sk_buf *raw, const char *method,
                        const char *path, sk_err *err)
 {
     _sk_json_ json_t *parsed = NULL;
     if (!reply && raw->len) parsed = json_loadb(raw->data, raw->len, 0, NULL);
-    const json_t *st = reply ? reply : parsed;
-    const char *kind = sk_json_str(st, "kind");
-    enum sk_code code = SK_OK;
-    const char *msg = NULL;
-    if (kind && !strcmp(kind, "Status")) {
-        code = sk__code_from_reason(sk_json_str(st, "reason"));
-        msg = sk_json_str(st, "message");
-    }
-    if (code == SK_OK) code = sk__code_from_http(status);
-    if (msg && *msg) sk_err_set(err, code, "%s", msg);
-    else sk_err_set(err, code, "the server responded with HTTP %ld to %s %s", status, method, path);
+    sk__status_json(status, reply ? reply : parsed, method, path, err);
 }
 
 json_t *sk__local_json(sk_client *c, const char *method, const char *path, const json_t *body,
