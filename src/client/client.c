@@ -406,7 +406,7 @@ void sk__call_release(struct sk_call *call) { sk_buf_release(&call->reply); }
 
 /* ---- errors ---------------------------------------------------------------- */
 
-enum sk_code sk__code_from_reason(const char *reason)
+static enum sk_code sk__code_from_reason(const char *reason)
 {
     static const struct { const char *reason; enum sk_code code; } extra[] = {
         {"Gone", SK_EGONE},           {"TooManyRequests", SK_EUNAVAILABLE},
@@ -420,7 +420,7 @@ enum sk_code sk__code_from_reason(const char *reason)
     return SK_OK;
 }
 
-enum sk_code sk__code_from_http(long st)
+static enum sk_code sk__code_from_http(long st)
 {
     switch (st) {
     case 400: return SK_EBADREQUEST;

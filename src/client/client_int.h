@@ -105,9 +105,6 @@ int sk__throttle(sk_client *c, const struct sk_abort *ab);
  * Status reason and message when present; returns -1. */
 int sk__status_json(long status, const json_t *st, const char *method, const char *path,
                     sk_err *err);
-/* Error code for a Status reason / an HTTP status without one. */
-enum sk_code sk__code_from_reason(const char *reason);
-enum sk_code sk__code_from_http(long status);
 
 /* "/api/v1[/namespaces/NS]/PLURAL[/NAME[/SUB]]" or "/apis/G/V/...". */
 void sk__res_path(sk_buf *b, const struct sk_resource *r, const char *ns, const char *name,
