@@ -16,7 +16,9 @@
 #   raw:    the same image's layers run by plain crun (pods_raw.c), x5
 #   load:   100 pods at once (4 concurrent creators), create -> Ready
 #           p50/p99, first create -> last Ready, agent RSS, then deletion.
-# BENCH_AGENT_ENV adds environment to the agent's command (e.g. MALLOC_CONF=...).
+# BENCH_AGENT_ENV adds environment to the agent's command (e.g. MALLOC_CONF=...),
+# BENCH_AGENT_ARGS arguments (e.g. -v for its per-step debug timings), and
+# BENCH_PODS_LOGS=DIR keeps the server's and agent's logs there.
 # Sizes: BENCH_PODS_COUNT (100), BENCH_PODS_REPS (5), BENCH_PODS_CONC (4),
 # BENCH_PODS_TIMEOUT (120 s per phase). Saved by run.sh to
 # bench/results/pods-<date>.txt. Everything is removed on exit, failure
@@ -68,6 +70,9 @@ pods_cleanup() {
     PODS_AGENT_PID=""
     pods_stop "$PODS_SERVER_PID"
     PODS_SERVER_PID=""
+    if [[ -n ${BENCH_PODS_LOGS:-} ]]; then
+        mkdir -p "$BENCH_PODS_LOGS" && cp -f "$PODS_DIR"/*.log "$BENCH_PODS_LOGS"/ 2>/dev/null
+    fi
     if [[ -d $PODS_DIR/agent ]]; then
         in_ns "$SKIFF" cleanup --data-dir "$PODS_DIR/agent" --cgroup-parent "$PODS_CG" \
             >>"$PODS_DIR/cleanup.log" 2>&1 || say "skiff cleanup failed: $(tail -n 3 "$PODS_DIR/cleanup.log")"
@@ -134,7 +139,7 @@ pods_start() {
         return 1
     fi
     nsenter --net="/run/netns/$PODS_NS" env ${BENCH_AGENT_ENV:-} "$SKIFF" agent --kubeconfig "$PODS_DIR/server/kubeconfig" --node-name "$PODS_NODE" \
-        --data-dir "$PODS_DIR/agent" --cgroup-parent "$PODS_CG" >"$PODS_DIR/agent.log" 2>&1 &
+        --data-dir "$PODS_DIR/agent" --cgroup-parent "$PODS_CG" ${BENCH_AGENT_ARGS:-} >"$PODS_DIR/agent.log" 2>&1 &
     PODS_AGENT_PID=$!
     # Ready with a podCIDR (the node IPAM controller's /24): CNI needs it.
     if ! wait_until 60 "$PODS_AGENT_PID" pods_node_cidr; then

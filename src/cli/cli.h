@@ -47,6 +47,10 @@ struct sk_cli_node_opts {
     bool control_plane;        /* the server's own node */
 };
 void sk_cli_default_node_name(char *out, size_t n);
+/* The node runtime's directories under DATA (the agent and `skiff cleanup`
+ * must agree): root DATA/agent/runtime on disk, netns pins on the
+ * runtime's state tmpfs DATA/agent/runtime/run. Caller frees both. */
+void sk_cli_node_rt_paths(const char *data_dir, char **root, char **netns);
 /* Before any thread exists: runtime (mount namespace) and image store. */
 int sk_cli_node_prepare(struct sk_cli_node *nd, const struct sk_cli_node_opts *o, sk_err *err);
 int sk_cli_node_start(struct sk_cli_node *nd, const struct sk_cli_node_opts *o,

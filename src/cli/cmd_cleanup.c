@@ -100,9 +100,10 @@ int sk_cli_cleanup(const char *data, const char *cgp)
 {
     sk_err err = SK_ERR_INIT;
     int rc = 1;
-    _sk_free_ char *root = sk_printf("%s/agent/runtime", data);
-    _sk_free_ char *netns = sk_printf("%s/agent/netns", data);
-    /* the agent gives sk_net DATA/agent: files are under DATA/agent/cni */
+    _sk_free_ char *root = NULL, *netns = NULL;
+    sk_cli_node_rt_paths(data, &root, &netns);
+    /* the agent gives sk_net DATA/agent (conflist under DATA/agent/cni) and
+     * the runtime's state dir (leases and results) */
     _sk_free_ char *agent = sk_printf("%s/agent", data);
     _sk_free_ char *netd = sk_printf("%s/cni/net.d", agent);
     _sk_free_ char *subnet = conflist_subnet(netd);
@@ -116,7 +117,7 @@ int sk_cli_cleanup(const char *data, const char *cgp)
     if (!rt) goto out;
     /* Network first: DEL needs the pods' namespaces, which the purge removes. */
     if (subnet) {
-        struct sk_net_config nc = {.pod_cidr = subnet, .data_dir = agent};
+        struct sk_net_config nc = {.pod_cidr = subnet, .data_dir = agent, .state_dir = sk_rt_state_dir(rt)};
         net = sk_net_new(&nc, &err);
         size_t removed = 0;
         if (!net || sk_net_gc(net, NULL, 0, &removed, &err) < 0) goto out;

@@ -44,12 +44,17 @@ void sk_cli_default_node_name(char *out, size_t n)
     out[i] = 0;
 }
 
+void sk_cli_node_rt_paths(const char *data_dir, char **root, char **netns)
+{
+    *root = sk_printf("%s/agent/runtime", data_dir);
+    *netns = sk_printf("%s/run/netns", *root);
+}
+
 int sk_cli_node_prepare(struct sk_cli_node *nd, const struct sk_cli_node_opts *o, sk_err *err)
 {
     memset(nd, 0, sizeof *nd);
-    _sk_free_ char *root = sk_printf("%s/agent/runtime", o->data_dir);
-    _sk_free_ char *netns = sk_printf("%s/agent/netns", o->data_dir);
-    if (sk_mkdir_p(netns, 0700, err) < 0) return -1;
+    _sk_free_ char *root = NULL, *netns = NULL;
+    sk_cli_node_rt_paths(o->data_dir, &root, &netns);
     struct sk_rt_config rc = {.root_dir = root, .netns_dir = netns,
                               .cgroup_parent = o->cgroup_parent};
     nd->rt = sk_rt_init(&rc, err);

@@ -370,8 +370,10 @@ void sk_ag_node_seen(sk_agent *a, const json_t *node)
 {
     const char *cidr = sk_json_path_str(node, "spec.podCIDR");
     if (!cidr || !*cidr || sk_ag_net(a)) return;
-    /* sk_net keeps its files under DATA/cni (skiff cleanup looks there) */
-    struct sk_net_config nc = {.pod_cidr = cidr, .data_dir = a->data_dir, .bridge = a->cni_bridge,
+    /* sk_net keeps its conflist under DATA/cni, leases and results on the
+     * runtime's state tmpfs (skiff cleanup looks at both) */
+    struct sk_net_config nc = {.pod_cidr = cidr, .data_dir = a->data_dir,
+                               .state_dir = a->rt ? sk_rt_state_dir(a->rt) : NULL, .bridge = a->cni_bridge,
                                .plugin_dir = a->cni_plugin_dir, .netns_path = a->node_netns};
     sk_err err = SK_ERR_INIT;
     sk_net *net = sk_net_new(&nc, &err);

@@ -101,8 +101,9 @@ sk_net *sk_net_new(const struct sk_net_config *cfg, sk_err *err)
     n->bridge = sk_strdup(bridge);
     n->plugin_dir = sk_strdup(cfg->plugin_dir ? cfg->plugin_dir : "/usr/lib/cni");
     n->conf_dir = sk_printf("%s/cni/net.d", cfg->data_dir);
-    n->ipam_dir = sk_printf("%s/cni/ipam", cfg->data_dir);
-    n->results_dir = sk_printf("%s/cni/results", cfg->data_dir);
+    const char *state = cfg->state_dir && *cfg->state_dir ? cfg->state_dir : cfg->data_dir;
+    n->ipam_dir = sk_printf("%s/cni/ipam", state);
+    n->results_dir = sk_printf("%s/cni/results", state);
     n->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 30000;
     if (open_node_netns(n, cfg->netns_path, err) < 0 || sk_cni_parse_cidr(cfg->pod_cidr, &n->cidr, err) < 0)
         goto fail;

@@ -31,7 +31,11 @@ typedef struct sk_net sk_net;
 
 struct sk_net_config {
     const char *pod_cidr;   /* required: "10.244.1.0/24"; gateway = first host */
-    const char *data_dir;   /* required: conflist, IPAM leases and result cache live below */
+    const char *data_dir;   /* required: the conflist lives below (DATA/cni/net.d) */
+    /* IPAM leases and the result cache (STATE/cni/...): attachments only
+     * live while the machine is up, e.g. the runtime's state tmpfs.
+     * NULL = data_dir. */
+    const char *state_dir;
     const char *bridge;     /* NULL = "cni0" */
     const char *plugin_dir; /* NULL = "/usr/lib/cni" */
     const char *name;       /* network name, NULL = "skiff" */

@@ -83,6 +83,8 @@ static int check_config(const struct sk_rt_config *cfg, sk_err *err)
         return sk_err_set(err, SK_EINVALID, "cgroup_parent must be an absolute cgroup path");
     if (cfg->netns_dir && cfg->netns_dir[0] != '/')
         return sk_err_set(err, SK_EINVALID, "netns_dir must be absolute");
+    if (cfg->state_dir && (cfg->state_dir[0] != '/' || strlen(cfg->state_dir) > 200))
+        return sk_err_set(err, SK_EINVALID, "runtime state_dir must be an absolute path of at most 200 bytes");
     return 0;
 }
 
@@ -94,19 +96,19 @@ static char *strip_slash(const char *s)
     return out;
 }
 
-/* crun's state (a few small files per container, rewritten at every
- * create/start/delete) only matters while the machine is up: keep it on a
- * tmpfs in the agent's mount namespace (restarted agents rejoin it, a
- * reboot starts empty, which is also when the state would be stale). Saves
- * the disk file system's inode churn on every container start. */
-static int crun_state_tmpfs(sk_rt *rt, sk_err *err)
+/* The state tmpfs (see runtime_int.h) in the agent's mount namespace:
+ * restarted agents rejoin it, a reboot starts empty, which is also when
+ * its records would be stale. Sized for bundles of many containers; a
+ * tmpfs only uses the memory of what it holds. */
+static int state_tmpfs(sk_rt *rt, sk_err *err)
 {
     struct stat st, parent;
-    _sk_free_ char *up = sk_printf("%s/..", rt->crun_root);
-    if (stat(rt->crun_root, &st) == 0 && stat(up, &parent) == 0 && st.st_dev != parent.st_dev)
+    _sk_free_ char *up = sk_printf("%s/..", rt->state);
+    if (sk_mkdir_p(rt->state, 0700, err) < 0) return -1;
+    if (stat(rt->state, &st) == 0 && stat(up, &parent) == 0 && st.st_dev != parent.st_dev)
         return 0; /* mounted by an earlier agent in this namespace */
-    if (mount("tmpfs", rt->crun_root, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700,size=64m") < 0)
-        return sk_err_sys(err, "mount tmpfs for crun state at %s", rt->crun_root);
+    if (mount("tmpfs", rt->state, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700,size=256m") < 0)
+        return sk_err_sys(err, "mount tmpfs for runtime state at %s", rt->state);
     return 0;
 }
 
@@ -120,7 +122,8 @@ sk_rt *sk_rt_init(const struct sk_rt_config *cfg, sk_err *err)
     sk_rt *rt = sk_calloc(1, sizeof *rt);
     rt->zygote_fd = -1;
     rt->root = strip_slash(cfg->root_dir);
-    rt->crun_root = sk_printf("%s/crun", rt->root);
+    rt->state = cfg->state_dir ? strip_slash(cfg->state_dir) : sk_printf("%s/run", rt->root);
+    rt->crun_root = sk_printf("%s/crun", rt->state);
     rt->netns_dir = strip_slash(cfg->netns_dir ? cfg->netns_dir : "/run/netns");
     rt->cgroup_parent = strip_slash(cfg->cgroup_parent ? cfg->cgroup_parent : "/kubepods");
     rt->crun = find_in_path(cfg->crun_path ? cfg->crun_path : "crun");
@@ -130,15 +133,18 @@ sk_rt *sk_rt_init(const struct sk_rt_config *cfg, sk_err *err)
         goto fail;
     }
     if (crun_version(rt, err) < 0 || sk_mkdir_p(rt->root, 0700, err) < 0 ||
-        rt_ns_process_setup(rt, &fresh, err) < 0 || cgroup_mounts(rt, err) < 0)
+        rt_ns_process_setup(rt, &fresh, err) < 0 || cgroup_mounts(rt, err) < 0 || state_tmpfs(rt, err) < 0)
         goto fail;
     /* sock/ only holds files of exec sessions, which end with their agent. */
     const char *dirs[] = {"crun", "pods", "containers", "sock"};
     for (size_t i = 0; i < SK_ARRAY_LEN(dirs); i++) {
-        _sk_free_ char *d = sk_printf("%s/%s", rt->root, dirs[i]);
+        _sk_free_ char *d = sk_printf("%s/%s", rt->state, dirs[i]);
         if ((i == 3 && rt_rm_rf(d, err) < 0) || sk_mkdir_p(d, 0700, err) < 0) goto fail;
     }
-    if (crun_state_tmpfs(rt, err) < 0) goto fail;
+    char *layers = sk_printf("%s/containers", rt->root);
+    int lrc = sk_mkdir_p(layers, 0700, err);
+    free(layers);
+    if (lrc < 0) goto fail;
     /* A new namespace means the previous agent's mounts, pins and (after a
      * reboot) containers are gone: what is on disk is stale. */
     if (fresh) {
@@ -162,6 +168,7 @@ void sk_rt_free(sk_rt *rt)
     free(rt->memcg);
     free(rt->cg_ghost);
     free(rt->root);
+    free(rt->state);
     free(rt->crun);
     free(rt->crun_root);
     free(rt->netns_dir);
@@ -172,6 +179,11 @@ void sk_rt_free(sk_rt *rt)
 const char *sk_rt_version(const sk_rt *rt)
 {
     return rt->version;
+}
+
+const char *sk_rt_state_dir(const sk_rt *rt)
+{
+    return rt->state;
 }
 
 const char *sk_rt_warning(const sk_rt *rt)
@@ -196,20 +208,22 @@ static int list_dir(const char *path, char ***names, size_t *n, sk_err *err)
 
 int rt_list_ids(const sk_rt *rt, const char *kind, char ***ids, size_t *n, sk_err *err)
 {
-    _sk_free_ char *dir = sk_printf("%s/%s", rt->root, kind);
+    _sk_free_ char *dir = sk_printf("%s/%s", rt->state, kind);
     return list_dir(dir, ids, n, err);
 }
 
-/* Removes every sandbox, container and crun record; keeps going past
- * failures and reports the first. */
+/* Removes every sandbox, container and crun record, and writable layers
+ * left without one (after a reboot); keeps going past failures and reports
+ * the first. */
 int rt_purge_state(sk_rt *rt, sk_err *err)
 {
     int rc = 0;
-    const char *kinds[] = {"pods", "containers", "crun"};
+    const char *kinds[] = {"pods", "containers", "crun", "layers"};
     for (size_t k = 0; k < SK_ARRAY_LEN(kinds); k++) {
         char **ids = NULL;
         size_t n = 0;
-        if (rt_list_ids(rt, kinds[k], &ids, &n, err) < 0) return -1;
+        _sk_free_ char *layers = sk_printf("%s/containers", rt->root);
+        if ((k < 3 ? rt_list_ids(rt, kinds[k], &ids, &n, err) : list_dir(layers, &ids, &n, err)) < 0) return -1;
         for (size_t i = 0; i < n; i++) {
             sk_err e = SK_ERR_INIT;
             int r = k == 0 ? sk_rt_sandbox_remove(rt, ids[i], &e) : sk_rt_container_remove(rt, ids[i], &e);
@@ -230,10 +244,13 @@ int sk_rt_purge(sk_rt *rt, sk_err *err)
 {
     if (rt_purge_state(rt, err) < 0) return -1;
     if (rt_ns_unpin(rt, err) < 0) return -1;
+    umount2(rt->state, MNT_DETACH);
+    if (rt_rm_rf(rt->state, err) < 0) return -1;
+    /* crun, pods and sock lived under ROOT in earlier versions */
     const char *dirs[] = {"crun", "pods", "containers", "sock", "ns"};
-    umount2(rt->crun_root, MNT_DETACH); /* the tmpfs of crun's state */
     for (size_t i = 0; i < SK_ARRAY_LEN(dirs); i++) {
         _sk_free_ char *d = sk_printf("%s/%s", rt->root, dirs[i]);
+        if (i == 0) umount2(d, MNT_DETACH);
         if (rt_rm_rf(d, err) < 0) return -1;
     }
     return 0;

@@ -27,7 +27,11 @@
 typedef struct sk_rt sk_rt;
 
 struct sk_rt_config {
-    const char *root_dir;      /* required, absolute: state, bundles, crun --root */
+    const char *root_dir;      /* required, absolute, on disk: containers' writable layers */
+    /* Where records, bundles, crun's state and namespace pins live: a tmpfs
+     * this module mounts in the agent mount namespace (they only matter
+     * while the machine is up). NULL = ROOT/run. */
+    const char *state_dir;
     const char *crun_path;     /* NULL = "crun" found in PATH */
     const char *netns_dir;     /* where created netns are pinned; NULL = "/run/netns" */
     const char *cgroup_parent; /* NULL = "/kubepods" */
@@ -43,6 +47,9 @@ struct sk_rt_config {
 sk_rt *sk_rt_init(const struct sk_rt_config *cfg, sk_err *err);
 void sk_rt_free(sk_rt *rt); /* NULL ok; stops the zygote, leaves containers running */
 const char *sk_rt_version(const sk_rt *rt); /* crun's, "1.8.1"; borrowed */
+/* The state tmpfs (see sk_rt_config.state_dir); other node modules keep
+ * their own machine-lifetime files below it. Borrowed. */
+const char *sk_rt_state_dir(const sk_rt *rt);
 /* Why stale state could not be fully removed at init ("" if it could); for the log. */
 const char *sk_rt_warning(const sk_rt *rt);
 /* Removes every container and sandbox, crun state, cgroups and the namespace

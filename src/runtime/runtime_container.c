@@ -1,11 +1,13 @@
 /* Container lifecycle: create (overlay rootfs + OCI bundle + shim), start,
- * stop and remove. A container's record is its directory; meta.json is
- * written first, so a create interrupted at any point is still found and
- * removed by sk_rt_container_remove. */
+ * stop and remove. A container's record is its directory under STATE, its
+ * writable layer one under ROOT (see runtime_int.h); meta.json is written
+ * first, so a create interrupted at any point is still found and removed by
+ * sk_rt_container_remove. */
 #include "runtime/runtime_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -55,14 +57,15 @@ static bool overlay_safe(const char *p)
 
 /* Classic mount(2) while the option string fits in a page; else, or for
  * awkward paths, the new mount API with one "lowerdir+" per layer (6.8+). */
-static int mount_overlay(const char *dir, const struct sk_rt_container_config *c, sk_err *err)
+static int mount_overlay(sk_rt *rt, const char *dir, const struct sk_rt_container_config *c, sk_err *err)
 {
-    _sk_free_ char *upper = sk_printf("%s/upper", dir), *work = sk_printf("%s/work", dir);
+    _sk_free_ char *layer = rt_layer_path(rt, c->id, NULL);
+    _sk_free_ char *upper = sk_printf("%s/upper", layer), *work = sk_printf("%s/work", layer);
     _sk_free_ char *target = sk_printf("%s/rootfs", dir);
-    if (mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0 || mkdir(target, 0755) < 0)
-        return sk_err_sys(err, "mkdir in %s", dir);
+    if (mkdir(layer, 0711) < 0 || mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0 || mkdir(target, 0755) < 0)
+        return sk_err_sys(err, "mkdir for the rootfs of %s", c->id);
     sk_buf o = SK_BUF_INIT;
-    bool classic = overlay_safe(dir);
+    bool classic = overlay_safe(layer);
     sk_buf_adds(&o, "lowerdir=");
     for (size_t i = 0; i < c->n_lower; i++) {
         classic = classic && overlay_safe(c->lower_dirs[i]);
@@ -111,7 +114,7 @@ static int create_in(sk_rt *rt, const char *dir, const struct sk_rt_container_co
                      const struct rt_sandbox *sb, sk_err *err)
 {
     _sk_free_ char *cgpath = sk_printf("%s/%s/%s", rt->cgroup_parent, sb->pod_uid, c->id);
-    if (save_meta(dir, c, cgpath, err) < 0 || mount_overlay(dir, c, err) < 0 ||
+    if (save_meta(dir, c, cgpath, err) < 0 || mount_overlay(rt, dir, c, err) < 0 ||
         write_bundle(rt, dir, c, sb, cgpath, err) < 0)
         return -1;
     _sk_free_ char *logdir = sk_strdup(c->log_path);
@@ -251,12 +254,47 @@ static int crun_delete(sk_rt *rt, const char *id, sk_err *err)
     return -1;
 }
 
+/* A writable layer without a record: its record was on a state tmpfs that
+ * is gone (a reboot, or a namespace pin that was lost). After a reboot its
+ * cgroups are gone too; after a lost pin its processes may still run in
+ * PARENT/<pod>/<id>: killed, and the cgroups removed. Best effort. */
+static void kill_orphan(sk_rt *rt, const char *id)
+{
+    if (!rt->memcg) return;
+    _sk_free_ char *pattern = sk_printf("%s%s/*/%s", rt->memcg, rt->cgroup_parent, id);
+    glob_t g;
+    if (glob(pattern, GLOB_ONLYDIR | GLOB_NOSORT, NULL, &g) != 0) return;
+    size_t skip = strlen(rt->memcg);
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        _sk_free_ char *procs = sk_printf("%s/cgroup.procs", g.gl_pathv[i]);
+        for (int round = 0; round < 100; round++) { /* 1 s */
+            sk_err e = SK_ERR_INIT;
+            _sk_free_ char *text = sk_read_file(procs, NULL, &e);
+            sk_err_clear(&e);
+            if (!text || !*text) break;
+            for (char *save = NULL, *t = strtok_r(text, "\n", &save); t; t = strtok_r(NULL, "\n", &save))
+                if (atoi(t) > 1) kill(atoi(t), SIGKILL);
+            usleep(10000);
+        }
+        const char *cg = g.gl_pathv[i] + skip;
+        rt_cgroup_rmdir(rt, cg);
+        _sk_free_ char *pod = sk_strdup(cg);
+        *strrchr(pod, '/') = 0;
+        rt_cgroup_rmdir(rt, pod); /* when it was the pod's last */
+    }
+    globfree(&g);
+}
+
 int sk_rt_container_remove(sk_rt *rt, const char *id, sk_err *err)
 {
     if (!rt_id_ok(id)) return sk_err_set(err, SK_EINVALID, "container id \"%s\" is invalid", id ? id : "");
     _sk_free_ char *dir = rt_path(rt, "containers", id, NULL);
+    _sk_free_ char *layer = rt_layer_path(rt, id, NULL);
     _sk_free_ char *crun_state = sk_printf("%s/%s", rt->crun_root, id);
-    if (!rt_exists(dir) && !rt_exists(crun_state)) return sk_err_set(err, SK_ENOTFOUND, "container %s not found", id);
+    if (!rt_exists(dir) && !rt_exists(crun_state)) {
+        if (!rt_exists(layer)) return sk_err_set(err, SK_ENOTFOUND, "container %s not found", id);
+        kill_orphan(rt, id);
+    }
     if (rt_container_kill_wait(rt, id, SIGKILL, 0, err) < 0 || crun_delete(rt, id, err) < 0)
         return sk_err_wrap(err, "remove container %s", id);
     struct rt_pids p;
@@ -269,7 +307,8 @@ int sk_rt_container_remove(sk_rt *rt, const char *id, sk_err *err)
     _sk_json_ json_t *meta = rt_exists(meta_path) ? rt_json_load(meta_path, &e) : NULL;
     sk_err_clear(&e);
     _sk_free_ char *rootfs = sk_printf("%s/rootfs", dir);
-    if (rt_umount(rootfs, err) < 0 || rt_rm_rf(dir, err) < 0) return sk_err_wrap(err, "remove container %s", id);
+    if (rt_umount(rootfs, err) < 0 || rt_rm_rf(dir, err) < 0 || rt_rm_rf(layer, err) < 0)
+        return sk_err_wrap(err, "remove container %s", id);
     const char *cg = sk_json_str(meta, "cgroups_path");
     if (cg) rt_cgroup_rmdir(rt, cg); /* crun deletes it; this covers a failed create */
     return 0;

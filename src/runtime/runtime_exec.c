@@ -178,7 +178,7 @@ static int start(sk_rt *rt, sk_rt_exec *e, const char *id, const struct sk_rt_ex
 {
     char rnd[17];
     sk_rand_suffix(rnd, sizeof rnd);
-    _sk_free_ char *sockdir = sk_printf("%s/sock", rt->root);
+    _sk_free_ char *sockdir = sk_printf("%s/sock", rt->state);
     _sk_free_ char *sockname = sk_printf("%s.sock", rnd);
     _sk_free_ char *sockpath = sk_printf("%s/%s", sockdir, sockname);
     e->pidfile = sk_printf("%s/%s.pid", sockdir, rnd);

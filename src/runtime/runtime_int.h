@@ -1,10 +1,17 @@
-/* Module-private declarations of sk_rt (src/runtime). Layout under ROOT:
- *   crun/                  crun --root
+/* Module-private declarations of sk_rt (src/runtime). Layout under ROOT,
+ * on disk:
  *   ns/mnt                 pin of the agent mount namespace (a bind mount made in
  *                          the namespace the first agent started in; ns/ is a
  *                          private self-bind there so the pin cannot propagate)
+ *   containers/<id>/       upper/, work/: the writable layer (can grow large)
+ * and under STATE, a tmpfs mounted in the agent mount namespace (like
+ * containerd's /run state beside its /var/lib root). Everything there only
+ * means something while the machine is up, and a new namespace, i.e. a
+ * reboot, starts it empty. Keeping these small, short-lived files off the
+ * disk file system saves its inode allocation per container start:
+ *   crun/                  crun --root
  *   pods/<id>/             sandbox.json, hosts, resolv.conf, hostname, ipc, uts, shm/
- *   containers/<id>/       meta.json, config.json, rootfs/ (overlay), upper/, work/,
+ *   containers/<id>/       meta.json, config.json, rootfs/ (overlay mount point),
  *                          pid (crun), state + exit (the shim), started
  *   sock/                  per-exec console socket, pid and process files */
 #ifndef SK_RUNTIME_INT_H
@@ -23,8 +30,9 @@
 
 struct sk_rt {
     char *root;
+    char *state;         /* STATE (a tmpfs in the agent mount namespace) */
     char *crun;          /* absolute */
-    char *crun_root;     /* ROOT/crun */
+    char *crun_root;     /* STATE/crun */
     char *netns_dir;
     char *cgroup_parent; /* "/kubepods": leading slash, no trailing one */
     char version[32];
@@ -41,7 +49,10 @@ struct sk_rt {
 /* ---- small utilities (runtime_util.c) ---- */
 bool rt_id_ok(const char *id);
 void rt_err_append(sk_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-char *rt_path(const sk_rt *rt, const char *kind, const char *id, const char *leaf); /* caller frees */
+/* STATE/kind/id[/leaf]; caller frees */
+char *rt_path(const sk_rt *rt, const char *kind, const char *id, const char *leaf);
+/* ROOT/containers/id[/leaf]: a container's writable layer; caller frees */
+char *rt_layer_path(const sk_rt *rt, const char *id, const char *leaf);
 int rt_rm_rf(const char *path, sk_err *err); /* never crosses into a mounted fs */
 int rt_umount(const char *path, sk_err *err); /* MNT_DETACH; 0 when not mounted */
 bool rt_exists(const char *path);

@@ -37,8 +37,14 @@ void rt_err_append(sk_err *err, const char *fmt, ...)
 
 char *rt_path(const sk_rt *rt, const char *kind, const char *id, const char *leaf)
 {
-    if (leaf) return sk_printf("%s/%s/%s/%s", rt->root, kind, id, leaf);
-    return sk_printf("%s/%s/%s", rt->root, kind, id);
+    if (leaf) return sk_printf("%s/%s/%s/%s", rt->state, kind, id, leaf);
+    return sk_printf("%s/%s/%s", rt->state, kind, id);
+}
+
+char *rt_layer_path(const sk_rt *rt, const char *id, const char *leaf)
+{
+    if (leaf) return sk_printf("%s/containers/%s/%s", rt->root, id, leaf);
+    return sk_printf("%s/containers/%s", rt->root, id);
 }
 
 bool rt_exists(const char *path)

@@ -102,13 +102,18 @@ pod_of() { kc get pods -l "$1" -o jsonpath='{.items[0].metadata.name}'; }
 pod_phase() { kc get pod "$1" -o jsonpath='{.status.phase}'; }
 pod_ready() { [ "$(kc get pod "$1" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = True ]; }
 
-# What the agent runs, seen from the host: containers and sandboxes in its
-# runtime state, pinned netns, IP leases, cgroups.
-rt_containers() { ls "$T/data/agent/runtime/containers" 2>/dev/null | wc -l; }
-rt_sandboxes() { ls "$T/data/agent/runtime/pods" 2>/dev/null | wc -l; }
-netns_pins() { ls "$T/data/agent/netns" 2>/dev/null | wc -l; }
+# What the agent runs: container records, sandboxes, netns pins and IP
+# leases live on the runtime's state tmpfs, mounted only in the agent's
+# mount namespace (in_agent; when that namespace is gone, so is the tmpfs);
+# writable layers on disk; cgroups.
+AGENT_RT=$T/data/agent/runtime
+in_agent() { [ -e "$AGENT_RT/ns/mnt" ] && nsenter --mount="$AGENT_RT/ns/mnt" "$@"; }
+rt_containers() { in_agent ls "$AGENT_RT/run/containers" 2>/dev/null | wc -l; }
+rt_layers() { ls "$AGENT_RT/containers" 2>/dev/null | wc -l; }
+rt_sandboxes() { in_agent ls "$AGENT_RT/run/pods" 2>/dev/null | wc -l; }
+netns_pins() { in_agent ls "$AGENT_RT/run/netns" 2>/dev/null | wc -l; }
 ip_leases() {
-    find "$T/data/agent/cni" -path '*ipam*' -type f -name '[0-9]*.[0-9]*' 2>/dev/null | wc -l
+    in_agent find "$AGENT_RT/run/cni" -path '*ipam*' -type f -name '[0-9]*.[0-9]*' 2>/dev/null | wc -l
 }
 pod_cgroups() {
     n=0
@@ -123,7 +128,7 @@ agent_mounts() {
     mnt="$T/data/agent/runtime/ns/mnt"
     [ -e "$mnt" ] || { echo 0; return; }
     nsenter --mount="$mnt" cat /proc/self/mounts 2>/dev/null |
-        grep -cE " $T/data/agent/(runtime/containers|runtime/pods|pods|netns)/" || true
+        grep -cE " $T/data/agent/(runtime/run/containers|runtime/run/pods|runtime/run/netns|pods)/" || true
 }
 veths() { in_ns ip -o link show type veth | grep -vc ' node0' || true; }
 

@@ -26,6 +26,7 @@ start_server
 WAIT_SECS=30 wait_for "node Ready again" node_ready
 sleep 3 # a few sync rounds of the adopted pods
 expect_eq "$(rt_containers)" 10 "still exactly 10 containers after the restart"
+expect_eq "$(rt_layers)" 10 "and 10 writable layers"
 expect_eq "$(rt_sandboxes)" 10 "still exactly 10 sandboxes"
 AFTER=$(kc get pods -l app=web -o jsonpath='{range .items[*]}{.metadata.name}={.status.containerStatuses[0].containerID}{"\n"}{end}' | sort)
 expect_eq "$AFTER" "$BEFORE" "same pods, same container ids"
@@ -41,6 +42,6 @@ expect_eq "$(rt_containers)" 10 "a clean stop leaves the pods running"
 node_exec "$SKIFF" cleanup --data-dir "$T/data" --cgroup-parent "$CGP" >"$T/cleanup.log" 2>&1 ||
     fail "skiff cleanup: $(cat "$T/cleanup.log")"
 expect_match "$(cat "$T/cleanup.log")" 'removed 10 pod network attachment' "cleanup releases 10 pod networks"
-expect_eq "containers=$(rt_containers) sandboxes=$(rt_sandboxes) netns=$(netns_pins) leases=$(ip_leases) veths=$(veths) cgroups=$(pod_cgroups)" \
-    "containers=0 sandboxes=0 netns=0 leases=0 veths=0 cgroups=0" "skiff cleanup leaves nothing behind"
+expect_eq "containers=$(rt_containers) layers=$(rt_layers) sandboxes=$(rt_sandboxes) netns=$(netns_pins) leases=$(ip_leases) veths=$(veths) cgroups=$(pod_cgroups)" \
+    "containers=0 layers=0 sandboxes=0 netns=0 leases=0 veths=0 cgroups=0" "skiff cleanup leaves nothing behind"
 finish

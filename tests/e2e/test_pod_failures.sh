@@ -176,6 +176,6 @@ kc delete pod --all --grace-period=1 >/dev/null 2>&1 || true
 kc delete deploy rd >/dev/null
 gone() { [ -z "$(kc get pods -o name)" ]; }
 wait_for "all pods deleted" gone
-empty() { [ "$(rt_containers)" = 0 ] && [ "$(rt_sandboxes)" = 0 ] && [ "$(ip_leases)" = 0 ]; }
+empty() { [ "$(rt_containers)" = 0 ] && [ "$(rt_layers)" = 0 ] && [ "$(rt_sandboxes)" = 0 ] && [ "$(ip_leases)" = 0 ]; }
 WAIT_SECS=20 wait_for "nothing left in the runtime" empty
 finish

@@ -70,13 +70,15 @@ kc scale deployment kubernetes-bootcamp --replicas=3 >/dev/null
 three() { [ "$(kc get deploy kubernetes-bootcamp -o jsonpath='{.status.readyReplicas}')" = 3 ]; }
 wait_for "scaled to 3 ready" three
 expect_eq "$(rt_containers)" 3 "three containers in the runtime"
+expect_eq "$(rt_layers)" 3 "three writable layers on disk"
+expect_eq "$(netns_pins)" 3 "three pod network namespaces pinned"
 expect_match "$(agent_mounts)" '^([4-9]|[1-9][0-9]+)$' "their rootfs and namespace mounts are visible to the check"
 kc delete deployment kubernetes-bootcamp >/dev/null
 gone() { [ -z "$(kc get pods -o name)" ]; }
 wait_for "pods deleted" gone
-empty() { [ "$(rt_containers)" = 0 ] && [ "$(rt_sandboxes)" = 0 ] && [ "$(netns_pins)" = 0 ] &&
+empty() { [ "$(rt_containers)" = 0 ] && [ "$(rt_layers)" = 0 ] && [ "$(rt_sandboxes)" = 0 ] && [ "$(netns_pins)" = 0 ] &&
           [ "$(ip_leases)" = 0 ] && [ "$(veths)" = 0 ] && [ "$(pod_cgroups)" = 0 ] &&
           [ "$(agent_mounts)" = 0 ]; }
 WAIT_SECS=20 wait_for "no containers, sandboxes, mounts, netns, IP leases, veths or pod cgroups left" empty ||
-    echo "containers=$(rt_containers) sandboxes=$(rt_sandboxes) mounts=$(agent_mounts) netns=$(netns_pins) leases=$(ip_leases) veths=$(veths) cgroups=$(pod_cgroups)" >&2
+    echo "containers=$(rt_containers) layers=$(rt_layers) sandboxes=$(rt_sandboxes) mounts=$(agent_mounts) netns=$(netns_pins) leases=$(ip_leases) veths=$(veths) cgroups=$(pod_cgroups)" >&2
 finish

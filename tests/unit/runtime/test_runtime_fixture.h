@@ -262,7 +262,7 @@ static inline int fx_teardown(struct fx *f, pid_t origin_pid)
     sk_err err = SK_ERR_INIT;
     if (f->rt) {
         char cmd[512], out[4096] = "";
-        snprintf(cmd, sizeof cmd, "crun --root %s/crun list -q 2>&1", f->root);
+        snprintf(cmd, sizeof cmd, "crun --root %s/run/crun list -q 2>&1", f->root);
         FILE *p = popen(cmd, "r");
         size_t n = p ? fread(out, 1, sizeof out - 1, p) : 0;
         out[n] = 0;

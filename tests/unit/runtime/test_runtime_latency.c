@@ -30,7 +30,7 @@ static int raw_bundle(const char *bundle)
     struct sk_rt_container_config c = fx_config(&F, "pod", "tmpl", args, 1, log, sizeof log);
     sk_err err = SK_ERR_INIT;
     if (sk_rt_container_create(F.rt, &c, &err) < 0) return -1;
-    snprintf(path, sizeof path, "%s/containers/tmpl/config.json", F.root);
+    snprintf(path, sizeof path, "%s/run/containers/tmpl/config.json", F.root);
     json_t *oci = rt_json_load(path, &err);
     if (!oci || sk_rt_container_remove(F.rt, "tmpl", &err) < 0) return -1;
     json_object_set_new(json_object_get(oci, "root"), "path", json_string(F.layer));
