@@ -168,6 +168,27 @@ pods_raw() {
         --parallel "$PODS_RAW_PARALLEL" "${args[@]}" >>"$PRES"
 }
 
+# pods_settle: before each timed batch, lets the inodes freed by the phases
+# before it age out. ext4 without a journal (these machines' root file
+# system) skips, at every inode allocation, each inode freed in the last
+# dirty_expire_centisecs (30 s), one block lookup per inode; right after the
+# previous phase removed its hundreds of containers every mkdir of the next
+# batch pays for them, so whichever batch runs second would be measured
+# slower. BENCH_PODS_SETTLE=SECONDS overrides (0: no wait).
+pods_settle() {
+    local s=${BENCH_PODS_SETTLE:-} src fstype
+    if [[ -z $s ]]; then
+        s=0
+        read -r fstype src < <(findmnt -n -o FSTYPE,SOURCE --target "$PODS_DIR" 2>/dev/null)
+        if [[ $fstype == ext4 && $(cat "/sys/fs/ext4/${src##*/}/journal_task" 2>/dev/null) == "<none>" ]]; then
+            s=$(($(cat /proc/sys/vm/dirty_expire_centisecs) / 100 + 1))
+        fi
+    fi
+    ((s > 0)) || return 0
+    say "settle ${s} s (inodes freed by the previous phase age out)"
+    sleep "$s"
+}
+
 bench_pods() {
     local rc=0 t
     : >"$PRES"
@@ -192,8 +213,10 @@ bench_pods() {
         pods_load --count 0 --single-reps "$PODS_REPS" || rc=1
     fi
     if ((rc == 0)); then
+        pods_settle
         say "raw crun x$PODS_REPS"
         pods_raw || { say "raw crun floor failed"; rc=1; }
+        pods_settle
         say "$PODS_COUNT pods"
         pods_load --count "$PODS_COUNT" --single-reps 0 --conc "$PODS_CONC" || rc=1
     fi

@@ -494,6 +494,7 @@ bool sk_ag_ctr_start(sk_agent *a, struct sk_ag_pod *p, struct sk_ag_ctr *c, cons
     built.cfg.name = c->name;
     built.cfg.log_path = s.log;
     built.cfg.user_data = s.udata;
+    built.cfg.start = true; /* one crun call: nothing of ours runs between create and start */
     sk_ag_ctr_retire(a, p, c);
     ref = sk_ag_event_ref(pod);
     int64_t t0 = sk_now_ms();
@@ -504,15 +505,6 @@ bool sk_ag_ctr_start(sk_agent *a, struct sk_ag_pod *p, struct sk_ag_ctr *c, cons
         goto out;
     }
     sk_event(a->rec, ref, "Normal", "Created", "Created container %s", c->name);
-    t0 = sk_now_ms();
-    int src = sk_rt_container_start(a->rt, s.id, &err);
-    sk_log(SK_DEBUG, "agent", "pod %s: container %s started in %lld ms", p->key, c->name, (long long)(sk_now_ms() - t0));
-    if (src < 0) {
-        sk_err e = SK_ERR_INIT;
-        if (sk_rt_container_remove(a->rt, s.id, &e) < 0) sk_err_clear(&e);
-        start_failed(a, p, c, pod, s.id, restart, s.hash, err.msg);
-        goto out;
-    }
     sk_event(a->rec, ref, "Normal", "Started", "Started container %s", c->name);
     after_start(a, p, c, pod, spec, &s, restart);
     ok = true;

@@ -137,6 +137,10 @@ struct sk_rt_container_config { /* all borrowed for the call; arrays may be NULL
     int64_t log_max_size;    /* 0 = 10 MiB */
     int log_max_files;       /* rotated files kept; 0 = 4 */
     const char *user_data;   /* opaque, returned in status (<= 64 KiB) */
+    /* Start it too, in the same crun call (`crun run --detach`, one exec
+     * less than create + start): it is running when create returns, and
+     * sk_rt_container_start is not called. */
+    bool start;
 };
 
 enum sk_rt_state { SK_RT_CREATED, SK_RT_RUNNING, SK_RT_EXITED, SK_RT_UNKNOWN };

@@ -110,6 +110,16 @@ static int write_bundle(sk_rt *rt, const char *dir, const struct sk_rt_container
     return rt_json_save(path, oci, err);
 }
 
+/* Recorded before the start so a fast exit never precedes it. */
+static int write_started(sk_rt *rt, const char *id, sk_err *err)
+{
+    _sk_free_ char *path = rt_path(rt, "containers", id, "started");
+    char text[64];
+    snprintf(text, sizeof text, "started_ms=%lld\n", (long long)sk_wall_ms());
+    if (rt_write_atomic(path, text, strlen(text)) < 0) return sk_err_sys(err, "write %s", path);
+    return 0;
+}
+
 static int create_in(sk_rt *rt, const char *dir, const struct sk_rt_container_config *c,
                      const struct rt_sandbox *sb, sk_err *err)
 {
@@ -122,8 +132,9 @@ static int create_in(sk_rt *rt, const char *dir, const struct sk_rt_container_co
     if (logdir[0] && sk_mkdir_p(logdir, 0755, err) < 0) return -1;
     _sk_free_ char *oom = !rt->memcg ? NULL
                           : sk_printf("%s%s/%s", rt->memcg, cgpath, rt->memcg_v2 ? "memory.events" : "memory.oom_control");
+    if (c->start && write_started(rt, c->id, err) < 0) return -1;
     struct rt_shim_args a = {.crun = rt->crun, .crun_root = rt->crun_root, .dir = dir, .id = c->id,
-                             .log_path = c->log_path, .oom_file = oom, .terminal = c->terminal,
+                             .log_path = c->log_path, .oom_file = oom, .terminal = c->terminal, .start = c->start,
                              .log_max_size = c->log_max_size > 0 ? c->log_max_size : 10 << 20,
                              .log_max_files = c->log_max_files > 0 ? c->log_max_files : 4};
     struct rt_shim_reply reply;
@@ -157,12 +168,9 @@ int sk_rt_container_start(sk_rt *rt, const char *id, sk_err *err)
     enum sk_rt_state state = st.state;
     sk_rt_status_release(&st);
     if (state != SK_RT_CREATED) return sk_err_set(err, SK_ECONFLICT, "container %s is not in created state", id);
-    /* Recorded before the start so a fast exit never precedes it. */
-    _sk_free_ char *path = rt_path(rt, "containers", id, "started");
-    char text[64];
-    snprintf(text, sizeof text, "started_ms=%lld\n", (long long)sk_wall_ms());
-    if (rt_write_atomic(path, text, strlen(text)) < 0) return sk_err_sys(err, "write %s", path);
+    if (write_started(rt, id, err) < 0) return -1;
     if (rt_crun(rt, RT_CRUN_TIMEOUT_MS, err, "start", id, NULL) != 0) {
+        _sk_free_ char *path = rt_path(rt, "containers", id, "started");
         unlink(path);
         return sk_err_wrap(err, "start container %s", id);
     }

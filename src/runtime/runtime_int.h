@@ -159,6 +159,7 @@ struct rt_shim_args {
     const char *crun, *crun_root, *dir, *id, *log_path;
     const char *oom_file; /* memory.oom_control (v1) or memory.events (v2) */
     bool terminal;
+    bool start;           /* crun run --detach instead of crun create */
     int64_t log_max_size;
     int log_max_files;
 };
@@ -172,6 +173,9 @@ struct rt_shim_reply {
 int rt_shim_spawn(const sk_rt *rt, const struct rt_shim_args *a, struct rt_shim_reply *reply, sk_err *err);
 /* Double fork in a new session; the grandchild is the shim, reporting on sync_w. */
 void rt_shim_fork(const struct rt_shim_args *a, int sync_w);
+/* One fork, for a parent that ignores SIGCHLD (the zygote: its children
+ * are reaped by the kernel, and inherited by init when it exits). */
+void rt_shim_fork_once(const struct rt_shim_args *a, int sync_w);
 /* Accepts one connection on listen_fd and receives the fd it carries
  * (console sockets). -1 with errno. */
 int rt_recv_fd(int listen_fd, int timeout_ms);

@@ -2,8 +2,9 @@
  * it survives the agent; a child subreaper so the container's init, which
  * `crun create` leaves behind, becomes its child and its exit status can be
  * collected with waitpid. It
- *   1. runs `crun create` with the container's stdout/stderr on pipes it
- *      holds (or receives the pty master through --console-socket),
+ *   1. runs `crun create` (`crun run --detach` when asked to start it too)
+ *      with the container's stdout/stderr on pipes it holds (or receives
+ *      the pty master through --console-socket),
  *   2. writes ROOT/containers/ID/state (container and shim pid + start time)
  *      and reports to the agent over a pipe,
  *   3. copies the output into the CRI log until the container exits,
@@ -72,9 +73,16 @@ static int spawn_crun(const struct rt_shim_args *a, int out_w, int err_w, pid_t 
 {
     char pidfile[4096];
     snprintf(pidfile, sizeof pidfile, "%s/pid", a->dir);
-    const char *argv[] = {a->crun, "--root", a->crun_root, "create", "--bundle", a->dir, "--pid-file", pidfile,
-                          a->terminal ? "--console-socket" : a->id, a->terminal ? "console.sock" : NULL,
-                          a->terminal ? a->id : NULL, NULL};
+    const char *argv[12] = {a->crun, "--root", a->crun_root, a->start ? "run" : "create", "--bundle", a->dir,
+                            "--pid-file", pidfile};
+    size_t n = 8;
+    if (a->start) argv[n++] = "--detach";
+    if (a->terminal) {
+        argv[n++] = "--console-socket";
+        argv[n++] = "console.sock";
+    }
+    argv[n++] = a->id;
+    argv[n] = NULL;
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
     posix_spawn_file_actions_init(&fa);
@@ -234,8 +242,9 @@ static void cleanup_crun(const struct rt_shim_args *a)
     posix_spawnattr_destroy(&attr);
 }
 
-/* Runs `crun create`; on success fds[] are the container's output streams
- * (stdout/stderr pipes, or the pty master and -1) and r->pid its init. */
+/* Runs `crun create` (or `crun run --detach`); on success fds[] are the
+ * container's output streams (stdout/stderr pipes, or the pty master and
+ * -1) and r->pid its init. */
 static int shim_create(const struct rt_shim_args *a, struct rt_shim_reply *r, int fds[2])
 {
     int out[2] = {-1, -1}, errp[2] = {-1, -1}, lsock = -1, st = 0;
@@ -250,13 +259,18 @@ static int shim_create(const struct rt_shim_args *a, struct rt_shim_reply *r, in
     fcntl(out[0], F_SETFL, O_NONBLOCK);
     fcntl(errp[0], F_SETFL, O_NONBLOCK);
     while (waitpid(crun_pid, &st, 0) < 0 && errno == EINTR) {}
-    read_msg(errp[0], r);
-    read_msg(out[0], r);
-    if (!WIFEXITED(st) || WEXITSTATUS(st)) {
-        if (!r->msg[0]) snprintf(r->msg, sizeof r->msg, "crun create failed with status %d", st);
+    bool failed = !WIFEXITED(st) || WEXITSTATUS(st);
+    /* A created container cannot print before its start: what is there is
+     * crun's chatter. A started one may have: that stays for the log. */
+    if (failed || !a->start) {
+        read_msg(errp[0], r);
+        read_msg(out[0], r);
+    }
+    if (failed) {
+        if (!r->msg[0]) snprintf(r->msg, sizeof r->msg, "crun %s failed with status %d", a->start ? "run" : "create", st);
         return -1;
     }
-    r->msg[0] = 0; /* the container cannot print before start: that was crun's chatter */
+    r->msg[0] = 0;
     fds[0] = out[0];
     fds[1] = errp[0];
     if (a->terminal) {
@@ -316,6 +330,14 @@ fail:
     reply_fail(sync_fd, &r, "", "");
     cleanup_crun(a);
     _exit(1);
+}
+
+void rt_shim_fork_once(const struct rt_shim_args *a, int sync_w)
+{
+    if (fork() == 0) {
+        setsid();
+        shim_main(a, sync_w);
+    }
 }
 
 void rt_shim_fork(const struct rt_shim_args *a, int sync_w)

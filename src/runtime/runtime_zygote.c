@@ -30,6 +30,7 @@ struct rt_shim_req {
     char log_path[3072];
     char oom_file[512];
     int32_t terminal;
+    int32_t start;
     int32_t log_max_files;
     int64_t log_max_size;
 };
@@ -46,6 +47,7 @@ static void __attribute__((noreturn)) zygote_main(const sk_rt *rt, int sock)
     if (null > 2) close(null);
     struct sigaction dfl = {.sa_handler = SIG_DFL};
     for (int sig = 1; sig < NSIG; sig++) sigaction(sig, &dfl, NULL);
+    signal(SIGCHLD, SIG_IGN); /* shims need no reaping by us: one fork each */
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
@@ -70,9 +72,10 @@ static void __attribute__((noreturn)) zygote_main(const sk_rt *rt, int sock)
             req.log_path[sizeof req.log_path - 1] = req.oom_file[sizeof req.oom_file - 1] = 0;
             struct rt_shim_args a = {.crun = rt->crun, .crun_root = rt->crun_root, .dir = req.dir, .id = req.id,
                                      .log_path = req.log_path, .oom_file = req.oom_file[0] ? req.oom_file : NULL,
-                                     .terminal = req.terminal != 0, .log_max_size = req.log_max_size,
+                                     .terminal = req.terminal != 0, .start = req.start != 0,
+                                     .log_max_size = req.log_max_size,
                                      .log_max_files = req.log_max_files};
-            rt_shim_fork(&a, fd);
+            rt_shim_fork_once(&a, fd);
         }
         close(fd);
     }
@@ -109,7 +112,7 @@ void rt_zygote_stop(sk_rt *rt)
 /* Hands a shim request to the zygote; -1 if it is unavailable. */
 int rt_zygote_fork_shim(const sk_rt *rt, const struct rt_shim_args *a, int sync_w)
 {
-    struct rt_shim_req req = {.terminal = a->terminal, .log_max_files = a->log_max_files,
+    struct rt_shim_req req = {.terminal = a->terminal, .start = a->start, .log_max_files = a->log_max_files,
                               .log_max_size = a->log_max_size};
     if (rt->zygote_fd < 0 || strlen(a->dir) >= sizeof req.dir || strlen(a->log_path) >= sizeof req.log_path ||
         (a->oom_file && strlen(a->oom_file) >= sizeof req.oom_file))

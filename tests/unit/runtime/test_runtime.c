@@ -1,7 +1,8 @@
 /* Real containers through crun (root only, else exit 77): exit codes and
  * CRI logs, stop escalation, OOM kill, shared pod namespaces, exec with
  * pipes and a tty, user/env/cwd, read-only rootfs, capabilities, seccomp,
- * cgroup limits, log rotation; then nothing may be left behind. */
+ * cgroup limits, log rotation, create-and-start in one call; then nothing
+ * may be left behind. */
 #include "test_runtime_fixture.h"
 
 static struct fx F;
@@ -35,6 +36,47 @@ static int test_exit_code_and_logs(void)
     CHECK(sk_rt_container_start(F.rt, "echo", &e) < 0 && e.code == SK_ECONFLICT);
     CHECK(sk_rt_container_remove(F.rt, "echo", &e) == 0);
     CHECK(sk_rt_container_status(F.rt, "echo", &st, &e) < 0 && e.code == SK_ENOTFOUND);
+    return 0;
+}
+
+/* create with start: one crun call; output printed at once is kept, a
+ * binary that is not there fails the create with crun's reason and leaves
+ * nothing behind. */
+static int test_create_started(void)
+{
+    char log[256];
+    struct sk_rt_container_config c =
+        fx_config(&F, "pod1", "quick", ARGS("sh", "-c", "echo first; echo second >&2; sleep 1; echo last"), log, sizeof log);
+    c.start = true;
+    sk_err e = SK_ERR_INIT;
+    REQUIRE(sk_rt_container_create(F.rt, &c, &e) == 0);
+    struct sk_rt_status st;
+    REQUIRE(sk_rt_container_status(F.rt, "quick", &st, &e) == 0);
+    CHECK_INT(st.state, SK_RT_RUNNING);
+    CHECK(st.pid > 0 && st.started_ms >= st.created_ms && st.created_ms > 0);
+    sk_rt_status_release(&st);
+    CHECK(sk_rt_container_start(F.rt, "quick", &e) < 0 && e.code == SK_ECONFLICT);
+    sk_err_clear(&e);
+    REQUIRE(fx_wait_exit(&F, "quick", 10000, &st) == 0);
+    REQUIRE(sk_rt_container_status(F.rt, "quick", &st, &e) == 0);
+    CHECK_INT(st.state, SK_RT_EXITED);
+    CHECK_INT(st.exit_code, 0);
+    sk_rt_status_release(&st);
+    char *out = fx_log_text(log, "stdout"), *err = fx_log_text(log, "stderr");
+    CHECK_STR(out, "first\nlast\n");
+    CHECK_STR(err, "second\n");
+    free(out);
+    free(err);
+    CHECK(sk_rt_container_remove(F.rt, "quick", &e) == 0);
+
+    struct sk_rt_container_config bad = fx_config(&F, "pod1", "nobin", ARGS("/no/such/binary"), log, sizeof log);
+    bad.start = true;
+    CHECK(sk_rt_container_create(F.rt, &bad, &e) < 0);
+    CHECK(strstr(e.msg, "/no/such/binary") != NULL);
+    if (!strstr(e.msg, "/no/such/binary")) fprintf(stderr, "create error: %s\n", e.msg);
+    sk_err_clear(&e);
+    CHECK(sk_rt_container_status(F.rt, "nobin", &st, &e) < 0 && e.code == SK_ENOTFOUND);
+    sk_err_clear(&e);
     return 0;
 }
 
@@ -493,7 +535,7 @@ int main(void)
                                       .resolv_conf = "nameserver 10.96.0.10\n"};
     CHECK(sk_rt_sandbox_create(F.rt, &sc, NULL, &err) == 0);
     CHECK(sk_rt_sandbox_create(F.rt, &sc, NULL, &err) < 0 && err.code == SK_EEXIST);
-    int (*tests[])(void) = {test_exit_code_and_logs, test_stop_escalates, test_oom, test_shared_namespaces_and_exec,
+    int (*tests[])(void) = {test_exit_code_and_logs, test_create_started, test_stop_escalates, test_oom, test_shared_namespaces_and_exec,
                             test_user_env_cwd, test_security, test_cgroup_limits, test_log_rotation_and_tty,
                             test_layers, test_netns_modes, test_list_and_sandbox_remove};
     for (size_t i = 0; i < sizeof tests / sizeof *tests; i++) {
