@@ -13,9 +13,12 @@
 # `skiff agent` for node bench-node (its RSS is the agent's alone), pods
 # under the cgroup /skiff-bench-<pid>. Then bench_pods_load:
 #   single: 1 pod of the hello image alone, created -> Ready -> deleted, x5
-#   raw:    the same image's layers run by plain crun (pods_raw.c), x5
+#   raw:    the same image's layers run by plain crun (pods_raw.c), x5,
+#           then 100 at once
 #   load:   100 pods at once (4 concurrent creators), create -> Ready
 #           p50/p99, first create -> last Ready, agent RSS, then deletion.
+# The raw and load batches run BENCH_PODS_ROUNDS (3) times, ABBA order;
+# the table shows medians.
 # BENCH_AGENT_ENV adds environment to the agent's command (e.g. MALLOC_CONF=...),
 # BENCH_AGENT_ARGS arguments (e.g. -v for its per-step debug timings), and
 # BENCH_PODS_LOGS=DIR keeps the server's and agent's logs there.
@@ -30,6 +33,7 @@ PODS_REPS=${BENCH_PODS_REPS:-5}
 PODS_RAW_PARALLEL=${BENCH_PODS_RAW_PARALLEL:-12}
 PODS_CONC=${BENCH_PODS_CONC:-4}
 PODS_TIMEOUT=${BENCH_PODS_TIMEOUT:-120}
+PODS_ROUNDS=${BENCH_PODS_ROUNDS:-3}
 PODS_IMAGE=gcr.io/google-samples/kubernetes-bootcamp:v1
 PODS_NODE=bench-node
 PODS_NS=skiff-bench-$$
@@ -157,14 +161,14 @@ pods_start() {
 # run by plain crun in a mount namespace where crun works (node-environment
 # §1: the cgroup2 `unified` mount hidden).
 pods_raw() {
-    local out lower args=() l
+    local reps=$1 out lower args=() l
     out=$("$PODSLOAD" layers --images "$PODS_DIR/agent/images" --ref "$PODS_IMAGE") || return 1
     lower=$(sed -n 's/^lower //p' <<<"$out")
     while IFS= read -r l; do args+=(--arg "$l"); done < <(sed -n 's/^arg //p' <<<"$out")
     mkdir -p "$PODS_DIR/raw" "$PODS_DIR/crunroot"
     unshare -m --propagation slave sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null; exec "$@"' sh \
         "$PODSLOAD" raw --lower "$lower" --dir "$PODS_DIR/raw" --root "$PODS_DIR/crunroot" \
-        --cgroup "$PODS_RAWCG" --reps "$PODS_REPS" --port 8080 --batch "$PODS_COUNT" \
+        --cgroup "$PODS_RAWCG" --reps "$reps" --port 8080 --batch "$PODS_COUNT" \
         --parallel "$PODS_RAW_PARALLEL" "${args[@]}" >>"$PRES"
 }
 
@@ -212,14 +216,28 @@ bench_pods() {
         say "single pod x$PODS_REPS"
         pods_load --count 0 --single-reps "$PODS_REPS" || rc=1
     fi
-    if ((rc == 0)); then
-        pods_settle
-        say "raw crun x$PODS_REPS"
-        pods_raw || { say "raw crun floor failed"; rc=1; }
-        pods_settle
-        say "$PODS_COUNT pods"
-        pods_load --count "$PODS_COUNT" --single-reps 0 --conc "$PODS_CONC" || rc=1
-    fi
+    # Rounds of (raw batch, skiff batch), in ABBA order so that a machine
+    # getting faster or slower during the run weighs on both alike; the
+    # table reports medians over the rounds.
+    local r reps=$PODS_REPS
+    for ((r = 1; rc == 0 && r <= PODS_ROUNDS; r++)); do
+        if ((r % 2 == 0)); then
+            pods_settle
+            say "round $r/$PODS_ROUNDS: $PODS_COUNT pods"
+            pods_load --count "$PODS_COUNT" --single-reps 0 --conc "$PODS_CONC" || rc=1
+        fi
+        if ((rc == 0)); then
+            pods_settle
+            say "round $r/$PODS_ROUNDS: raw crun${reps:+ x$reps single,} $PODS_COUNT at once"
+            pods_raw "$reps" || { say "raw crun floor failed"; rc=1; }
+            reps=0
+        fi
+        if ((rc == 0 && r % 2 == 1)); then
+            pods_settle
+            say "round $r/$PODS_ROUNDS: $PODS_COUNT pods"
+            pods_load --count "$PODS_COUNT" --single-reps 0 --conc "$PODS_CONC" || rc=1
+        fi
+    done
     if ! kill -0 "$PODS_AGENT_PID" 2>/dev/null; then
         pods_log_tail "agent (died)" "$PODS_DIR/agent.log"
         rc=1
@@ -230,8 +248,15 @@ bench_pods() {
     return $rc
 }
 
-# pv KEY: a value from the results, or empty.
+# pv KEY: a value from the results (the last one), or empty.
 pv() { awk -v k="$1" '$1 == k { v = $2 } END { print v }' "$PRES"; }
+# pmed KEY: the median of KEY over the rounds, or empty.
+pmed() {
+    awk -v k="$1" '$1 == k { v[n++] = $2 } END { if (n) print v[int(n / 2)] }' \
+        < <(awk -v k="$1" '$1 == k' "$PRES" | sort -k2 -g)
+}
+# pall KEY: every round's value, "a / b / c".
+pall() { awk -v k="$1" '$1 == k { s = s (s == "" ? "" : " / ") $2 } END { print s }' "$PRES"; }
 
 prow() { printf '%-36s %10s %10s %8s  %s\n' "$@"; }
 
@@ -244,10 +269,10 @@ pods_table() {
     local raw single p50 p99 lim rssi rssp sched n rb50 rb99
     n=$(pv pods); n=${n:-$PODS_COUNT}
     raw=$(pv raw_serving_median_ms); single=$(pv single_ready_median_ms)
-    p50=$(pv ready_p50_ms); p99=$(pv ready_p99_ms)
+    p50=$(pmed ready_p50_ms); p99=$(pmed ready_p99_ms)
     rssi=$(pv agent_rss_idle_kb); rssp=$(pv agent_rss_pods_kb)
     sched=$(pv scheduling)
-    rb50=$(pv raw_batch_p50_ms); rb99=$(pv raw_batch_p99_ms)
+    rb50=$(pmed raw_batch_p50_ms); rb99=$(pmed raw_batch_p99_ms)
     # Like for like: N pods at once against N raw containers at once.
     lim=$([[ -n $rb99 ]] && awk -v r="$rb99" 'BEGIN { printf "%.1f", 3 * r }')
     {
@@ -261,7 +286,9 @@ pods_table() {
              "layers as an overlay with a fresh upper dir, \`crun run -d\` (new netns, loopback only)," \
              "until a TCP connect to :8080 inside it succeeds; single: median of $(pv raw_reps);" \
              "batch: $(pv raw_batch_n) containers started at once over $(pv raw_batch_parallel) threads" \
-             "(the agent's worker count), all kept running until the last serves. Load average" \
+             "(the agent's worker count), all kept running until the last serves. Batches: $PODS_ROUNDS" \
+             "rounds of raw and skiff in ABBA order, each after inodes freed by the phase before aged" \
+             "out; p50/p99 are medians over the rounds, other batch figures the last round's. Load average" \
              "before / after: ${PODS_LOAD_BEFORE:-?} / ${PODS_LOAD_AFTER:-?}."
     } | fold -s -w 96 | sed "s/ *$//"
     echo
@@ -272,6 +299,7 @@ pods_table() {
         "$(ratio "$p50" "$rb50")" "p90 $(pv ready_p90_ms), max $(pv ready_max_ms); raw: $n at once"
     prow "  p99, ms" "$(fmt "$p99" 1 1)" "$(fmt "$rb99" 1 1)" "$(ratio "$p99" "$rb99")" \
         "$(target "$p99" "<" "$lim" "p99 < 3x raw crun, $n at once (${lim:-?} ms)")"
+    prow "  p99 per round, ms" "" "" "" "skiff $(pall ready_p99_ms); raw $(pall raw_batch_p99_ms)"
     prow "  raw $n at once: first -> last serving, s" "" "$(fmt "$(pv raw_batch_total_ms)" 1000 2)" "" \
         "$(pv raw_batch_failed) failed"
     prow "  first create -> last Ready, s" "$(fmt "$(pv total_s)" 1 2)" "" "" \

@@ -400,7 +400,8 @@ static int parse_raw(int argc, char **argv, struct raw_opts *o)
         default: return -1;
         }
     }
-    if (!o->lower || !o->dir || !o->root || !o->nargs || o->reps < 1 || o->reps > RAW_MAX_REPS ||
+    if (!o->lower || !o->dir || !o->root || !o->nargs || o->reps < 0 || o->reps > RAW_MAX_REPS ||
+        (o->reps == 0 && o->batch == 0) ||
         o->port < 1 || o->port > 65535 || o->timeout <= 0 || o->cgroup[0] != '/' ||
         o->batch < 0 || o->batch > 10000)
         return -1;
@@ -440,7 +441,7 @@ int pods_raw_main(int argc, char **argv)
     if (rc == 0 && o.batch > 0 && raw_batch(&o, spec) < 0) rc = 1;
     json_decref(spec);
     rm_cgroup_parent(o.cgroup);
-    if (!n) return 1;
+    if (!n) return o.reps ? 1 : rc; /* --reps 0: the batch alone */
     double lo = serve[0], hi = serve[0];
     for (int i = 1; i < n; i++) {
         if (serve[i] < lo) lo = serve[i];
