@@ -312,7 +312,7 @@ pods_table() {
         "overlay mount $(pv raw_mount_median_ms) ms; serving min/max $(pv raw_serving_min_ms)/$(pv raw_serving_max_ms)"
     prow "agent RSS idle, MB" "$(fmt "$rssi" 1024 1)" "" "" "node Ready, 3 s idle"
     prow "agent RSS with $n pods, MB" "$(fmt "$rssp" 1024 1)" "" "" \
-        "$(target "$rssp" "<" $((30 * 1024)) "< 30 MB"); peak $(fmt "$(pv agent_hwm_kb)" 1024 1) MB"
+        "$(target "$rssp" "<" $((30 * 1024)) "< 30 MB"); peak $(fmt "$(pv agent_hwm_kb)" 1024 1) MB; per round, kB: $(pall agent_rss_pods_kb)"
     prow "agent / server CPU in the load, s" "$(fmt "$(pv agent_cpu_s)" 1 2) / $(fmt "$(pv server_cpu_s)" 1 2)" \
         "" "" "over $(fmt "$(pv load_wall_s)" 1 2) s wall, $(nproc) cores"
     prow "server RSS idle, MB" "$(fmt "$(pv server_rss_idle_kb)" 1024 1)" "" "" ""

@@ -10,15 +10,20 @@
  * per-object spam filter are not implemented. */
 #include "client/client_int.h"
 
+#include <gnutls/crypto.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #define QUEUE_CAP 1024
 #define LRU_CAP 4096
 #define MSG_MAX 4096
 #define DRAIN_MS 2000
+#define RECORDER_NICE 10
 
 struct rec_item {
     json_t *involved;
@@ -126,6 +131,10 @@ static int drain_tick(void *ud)
     return late;
 }
 
+/* The LRU key: the first 128 bits of the SHA-256 of (involved object,
+ * type, reason, message), as 32 hex digits. Upstream keys by the whole
+ * string; a full LRU of those costs megabytes, which matters to a node
+ * agent with a 30 MB budget. */
 static char *agg_key(const struct rec_item *it)
 {
     const json_t *o = it->involved;
@@ -137,7 +146,12 @@ static char *agg_key(const struct rec_item *it)
         sk_buf_adds(&b, f[i] ? f[i] : "");
         sk_buf_add(&b, "\x1f", 1);
     }
-    return sk_buf_take(&b);
+    unsigned char md[32];
+    gnutls_hash_fast(GNUTLS_DIG_SHA256, b.data, b.len, md);
+    sk_buf_release(&b);
+    char *hex = sk_malloc(33);
+    for (int i = 0; i < 16; i++) snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    return hex;
 }
 
 static json_t *make_event(sk_recorder *rec, const struct rec_item *it, const char *ns,
@@ -238,6 +252,12 @@ static void item_release(struct rec_item *it)
 static void *recorder_main(void *arg)
 {
     sk_recorder *rec = arg;
+    /* Events are best effort and already asynchronous: when the CPU is
+     * short (a node starting many pods) the work they report comes first.
+     * Nice applies per thread on Linux; in-process the API server's share
+     * of each write runs on this thread too. */
+    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), RECORDER_NICE) < 0)
+        sk_log(SK_DEBUG, "events", "cannot lower the recorder's priority");
     pthread_mutex_lock(&rec->lock);
     for (;;) {
         while (!rec->qlen && !rec->stop) pthread_cond_wait(&rec->cond, &rec->lock);

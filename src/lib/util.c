@@ -120,21 +120,31 @@ char *sk_read_file(const char *path, size_t *len, sk_err *err)
         if (errno == ENOENT && err) err->code = SK_ENOTFOUND;
         return NULL;
     }
-    sk_buf b = SK_BUF_INIT;
-    char chunk[65536];
+    /* Straight into the heap buffer, sized from fstat (0 for /proc and
+     * cgroup files): no big stack array, whose pages would stay resident
+     * in every thread that ever read a file. */
+    struct stat st;
+    size_t cap = fstat(fd, &st) == 0 && st.st_size > 0 && st.st_size < (1 << 30) ? (size_t)st.st_size + 1 : 4096;
+    size_t used = 0;
+    char *data = sk_malloc(cap);
     for (;;) {
-        ssize_t n = read(fd, chunk, sizeof chunk);
+        if (cap - used < 2) {
+            cap *= 2;
+            data = sk_realloc(data, cap);
+        }
+        ssize_t n = read(fd, data + used, cap - used - 1);
         if (n < 0) {
             if (errno == EINTR) continue;
-            sk_buf_release(&b);
+            free(data);
             sk_err_sys(err, "read %s", path);
             return NULL;
         }
         if (n == 0) break;
-        sk_buf_add(&b, chunk, (size_t)n);
+        used += (size_t)n;
     }
-    if (len) *len = b.len;
-    return sk_buf_take(&b);
+    data[used] = 0;
+    if (len) *len = used;
+    return data;
 }
 
 int sk_write_file(const char *path, const void *data, size_t len, int mode, sk_err *err)
