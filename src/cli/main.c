@@ -3,12 +3,25 @@
 
 #include <stdio.h>
 #include <string.h>
+#ifdef SKIFF_JEMALLOC
+#include <jemalloc/jemalloc.h>
+#endif
 
 #ifdef SKIFF_JEMALLOC
 /* Read by jemalloc at start (MALLOC_CONF in the environment still wins):
  * two arenas (per-thread caches take most allocations anyway) and freed
  * pages returned within a second, so a node agent stays small. */
 const char *malloc_conf = "narenas:2,dirty_decay_ms:1000,muzzy_decay_ms:0";
+
+/* Decay only advances on allocator activity: a process that goes quiet
+ * after a burst (an agent after loading the built-in images) keeps its
+ * dirty pages until something nudges it. jemalloc's own background thread
+ * would, but a thread must not exist before the runtime's setns(). */
+#define ALL_ARENAS "4096" /* MALLCTL_ARENAS_ALL */
+static void jemalloc_trim(bool full)
+{
+    mallctl(full ? "arena." ALL_ARENAS ".purge" : "arena." ALL_ARENAS ".decay", NULL, NULL, NULL, 0);
+}
 #endif
 
 static const struct {
@@ -35,6 +48,10 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+#ifdef SKIFF_JEMALLOC
+    _Static_assert(MALLCTL_ARENAS_ALL == 4096, "ALL_ARENAS");
+    sk_mem_set_trim(jemalloc_trim);
+#endif
     if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
         !strcmp(argv[1], "help")) {
         usage(argc < 2 ? stderr : stdout);

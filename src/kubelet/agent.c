@@ -443,6 +443,7 @@ int sk_agent_start(sk_agent *a, sk_err *err)
         if (sk_image_builtin_load(a->images, a->samples_dir, a->busybox_path, &e) < 0)
             sk_log(SK_WARN, "agent", "built-in images not loaded: %s", e.msg);
         sk_err_clear(&e);
+        sk_mem_trim(true); /* the unpacking's buffers are not needed again */
     }
     if (start_server(a, err) < 0) return -1;
     if (sk_ag_node_start(a, err) < 0) return -1;

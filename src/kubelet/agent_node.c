@@ -356,6 +356,7 @@ static void *node_main(void *arg)
             heartbeat(a);
             next_status = sk_now_ms() + a->status_ms;
         }
+        sk_mem_trim(false); /* pages freed by past pod work, if the agent went quiet */
         if (now >= next_gc) {
             image_gc(a);
             next_gc = sk_now_ms() + IMAGE_GC_MS;

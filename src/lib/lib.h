@@ -77,6 +77,13 @@ void *sk_realloc(void *p, size_t n); /* aborts on OOM */
 char *sk_strdup(const char *s);      /* NULL -> NULL */
 char *sk_strndup(const char *s, size_t n);
 char *sk_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2))); /* caller frees */
+/* Hands freed heap pages back to the system: after a burst of transient
+ * work, or from a periodic loop of a process that goes quiet. `full`
+ * returns every free page, else only those free for longer than the
+ * allocator's decay time. glibc's malloc_trim unless the binary installs
+ * its allocator's own way first (sk_mem_set_trim, before any thread). */
+void sk_mem_trim(bool full);
+void sk_mem_set_trim(void (*fn)(bool full));
 
 static inline void sk__freep(void *p) { free(*(void **)p); }
 static inline void sk__closep(int *fd) { if (*fd >= 0) close(*fd); }

@@ -1,8 +1,22 @@
 /* Allocation wrappers that abort on OOM, and the growable buffer. */
 #include "lib.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
+
+static void (*g_trim)(bool full); /* set once before threads, read-only after */
+
+void sk_mem_set_trim(void (*fn)(bool full))
+{
+    g_trim = fn;
+}
+
+void sk_mem_trim(bool full)
+{
+    if (g_trim) g_trim(full);
+    else if (full) malloc_trim(0);
+}
 
 static void oom(size_t n)
 {

@@ -12,7 +12,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -193,7 +192,7 @@ static void release_memory(sk_proxy *p)
         p->nft = fresh;
     }
     sk_err_clear(&err);
-    malloc_trim(0);
+    sk_mem_trim(true);
 }
 
 static int sync_once(sk_proxy *p, sk_err *err)
