@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
@@ -97,20 +98,27 @@ static int route_apply(void *arg)
     return rc;
 }
 
+/* fn(arg) in the network namespace at netns_path (NULL: this one): fn's
+ * result (0 or -errno), or APPLY_NO_NETNS with err set when the namespace
+ * could not be entered. */
+#define APPLY_NO_NETNS INT_MIN
+static int apply_in(const char *netns_path, int (*fn)(void *), void *arg, sk_err *err)
+{
+    if (!netns_path) return fn(arg);
+    sk_err e = SK_ERR_INIT;
+    int rc = sk_net_netns_run(netns_path, fn, arg, &e);
+    if (rc == -1 && e.msg[0]) {
+        *err = e;
+        return APPLY_NO_NETNS;
+    }
+    return rc;
+}
+
 static int run(struct route_req *r, const char *netns_path, const char *what, const char *cidr,
                sk_err *err)
 {
-    int rc;
-    if (netns_path) {
-        sk_err e = SK_ERR_INIT;
-        rc = sk_net_netns_run(netns_path, route_apply, r, &e);
-        if (rc == -1 && e.msg[0]) {
-            *err = e;
-            return -1;
-        }
-    } else {
-        rc = route_apply(r);
-    }
+    int rc = apply_in(netns_path, route_apply, r, err);
+    if (rc == APPLY_NO_NETNS) return -1;
     if (rc == 0) return 0;
     if (r->type == RTM_DELROUTE && rc == -ESRCH) return 0; /* already gone */
     errno = -rc;
@@ -190,17 +198,8 @@ static int flush_apply(void *arg)
 int sk_net_routes_flush(const char *netns_path, int *removed, sk_err *err)
 {
     struct flush_ctx fc = {0};
-    int rc;
-    if (netns_path) {
-        sk_err e = SK_ERR_INIT;
-        rc = sk_net_netns_run(netns_path, flush_apply, &fc, &e);
-        if (rc == -1 && e.msg[0]) {
-            *err = e;
-            return -1;
-        }
-    } else {
-        rc = flush_apply(&fc);
-    }
+    int rc = apply_in(netns_path, flush_apply, &fc, err);
+    if (rc == APPLY_NO_NETNS) return -1;
     if (removed) *removed = fc.removed;
     if (rc < 0) {
         errno = -rc;
@@ -244,17 +243,8 @@ static int link_del_apply(void *arg)
 int sk_net_link_delete(const char *name, const char *netns_path, sk_err *err)
 {
     struct link_del ld = {name};
-    int rc;
-    if (netns_path) {
-        sk_err e = SK_ERR_INIT;
-        rc = sk_net_netns_run(netns_path, link_del_apply, &ld, &e);
-        if (rc == -1 && e.msg[0]) {
-            *err = e;
-            return -1;
-        }
-    } else {
-        rc = link_del_apply(&ld);
-    }
+    int rc = apply_in(netns_path, link_del_apply, &ld, err);
+    if (rc == APPLY_NO_NETNS) return -1;
     if (rc < 0 && rc != -ENODEV) {
         errno = -rc;
         return sk_err_sys(err, "delete link %s", name);
