@@ -290,12 +290,11 @@ void sk_ag_ctr_kill(sk_agent *a, struct sk_ag_pod *p, struct sk_ag_ctr *c, const
 
 /* A start that failed in the runtime counts as an instance that could not
  * run, as a StartError does upstream: restarted under the back-off. */
-static void start_failed(sk_agent *a, struct sk_ag_pod *p, struct sk_ag_ctr *c, const json_t *pod,
-                         const char *id, int restart, const char *hash, const char *msg)
+static void start_failed(sk_agent *a, struct sk_ag_ctr *c, const json_t *pod, int restart, const char *hash,
+                         const char *msg)
 {
     struct sk_ag_inst in = {.state = SK_RT_EXITED, .exit_code = 128, .restart = restart,
                             .started_ms = sk_wall_ms(), .created_ms = sk_wall_ms(), .finished_ms = sk_wall_ms()};
-    snprintf(in.id, sizeof in.id, "%s", id ? id : "");
     snprintf(in.reason, sizeof in.reason, "ContainerCannotRun");
     snprintf(in.message, sizeof in.message, "%s", msg);
     snprintf(in.hash, sizeof in.hash, "%s", hash);
@@ -501,7 +500,7 @@ bool sk_ag_ctr_start(sk_agent *a, struct sk_ag_pod *p, struct sk_ag_ctr *c, cons
     int crc = runtime_create(a, &built.cfg, &err);
     sk_log(SK_DEBUG, "agent", "pod %s: container %s created in %lld ms", p->key, c->name, (long long)(sk_now_ms() - t0));
     if (crc < 0) {
-        start_failed(a, p, c, pod, NULL, restart, s.hash, err.msg);
+        start_failed(a, c, pod, restart, s.hash, err.msg);
         goto out;
     }
     sk_event(a->rec, ref, "Normal", "Created", "Created container %s", c->name);

@@ -218,12 +218,12 @@ int rt_list_ids(const sk_rt *rt, const char *kind, char ***ids, size_t *n, sk_er
 int rt_purge_state(sk_rt *rt, sk_err *err)
 {
     int rc = 0;
-    const char *kinds[] = {"pods", "containers", "crun", "layers"};
+    _sk_free_ char *layers = sk_printf("%s/containers", rt->root);
+    const char *kinds[] = {"pods", "containers", "crun", NULL}; /* NULL: the layers on disk */
     for (size_t k = 0; k < SK_ARRAY_LEN(kinds); k++) {
         char **ids = NULL;
         size_t n = 0;
-        _sk_free_ char *layers = sk_printf("%s/containers", rt->root);
-        if ((k < 3 ? rt_list_ids(rt, kinds[k], &ids, &n, err) : list_dir(layers, &ids, &n, err)) < 0) return -1;
+        if ((kinds[k] ? rt_list_ids(rt, kinds[k], &ids, &n, err) : list_dir(layers, &ids, &n, err)) < 0) return -1;
         for (size_t i = 0; i < n; i++) {
             sk_err e = SK_ERR_INIT;
             int r = k == 0 ? sk_rt_sandbox_remove(rt, ids[i], &e) : sk_rt_container_remove(rt, ids[i], &e);

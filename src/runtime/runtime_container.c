@@ -280,8 +280,10 @@ static void kill_orphan(sk_rt *rt, const char *id)
             _sk_free_ char *text = sk_read_file(procs, NULL, &e);
             sk_err_clear(&e);
             if (!text || !*text) break;
-            for (char *save = NULL, *t = strtok_r(text, "\n", &save); t; t = strtok_r(NULL, "\n", &save))
-                if (atoi(t) > 1) kill(atoi(t), SIGKILL);
+            for (char *save = NULL, *t = strtok_r(text, "\n", &save); t; t = strtok_r(NULL, "\n", &save)) {
+                int pid = atoi(t);
+                if (pid > 1) kill(pid, SIGKILL);
+            }
             usleep(10000);
         }
         const char *cg = g.gl_pathv[i] + skip;

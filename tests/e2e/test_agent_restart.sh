@@ -44,4 +44,8 @@ node_exec "$SKIFF" cleanup --data-dir "$T/data" --cgroup-parent "$CGP" >"$T/clea
 expect_match "$(cat "$T/cleanup.log")" 'removed 10 pod network attachment' "cleanup releases 10 pod networks"
 expect_eq "containers=$(rt_containers) layers=$(rt_layers) sandboxes=$(rt_sandboxes) netns=$(netns_pins) leases=$(ip_leases) veths=$(veths) cgroups=$(pod_cgroups)" \
     "containers=0 layers=0 sandboxes=0 netns=0 leases=0 veths=0 cgroups=0" "skiff cleanup leaves nothing behind"
+# The state counts above read the agent's namespace: they mean something
+# only if that namespace (and with it the state tmpfs) is really gone.
+expect_eq "$(if in_agent true; then echo pinned; else echo gone; fi) $(ls -A "$AGENT_RT/run" 2>/dev/null | wc -l)" \
+    "gone 0" "the agent mount namespace is unpinned and no state is left on disk"
 finish
