@@ -8,7 +8,7 @@ libmicrohttpd-dev libjansson-dev libjemalloc-dev libyaml-dev libsqlite3-dev libg
 libcurl4-gnutls-dev libwslay-dev zlib1g-dev \
 sqlite3 curl ca-certificates etcd-server etcd-client procps psmisc iproute2 \
 libarchive-dev libseccomp-dev libnftables-dev nftables crun containernetworking-plugins \
-docker-registry busybox-static bash-static wrk jq openssl bsdutils libldns-dev"
+docker-registry busybox-static bash-static wrk jq openssl bsdutils libldns-dev strace"
 
 missing=""
 for p in $PKGS; do

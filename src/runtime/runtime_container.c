@@ -133,7 +133,7 @@ static int create_in(sk_rt *rt, const char *dir, const struct sk_rt_container_co
     _sk_free_ char *oom = !rt->memcg ? NULL
                           : sk_printf("%s%s/%s", rt->memcg, cgpath, rt->memcg_v2 ? "memory.events" : "memory.oom_control");
     if (c->start && write_started(rt, c->id, err) < 0) return -1;
-    struct rt_shim_args a = {.crun = rt->crun, .crun_root = rt->crun_root, .dir = dir, .id = c->id,
+    struct rt_shim_args a = {.crun = rt->crun, .crun_exe = rt->crun_exe, .crun_root = rt->crun_root, .dir = dir, .id = c->id,
                              .log_path = c->log_path, .oom_file = oom, .terminal = c->terminal, .start = c->start,
                              .log_max_size = c->log_max_size > 0 ? c->log_max_size : 10 << 20,
                              .log_max_files = c->log_max_files > 0 ? c->log_max_files : 4};

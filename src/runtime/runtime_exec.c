@@ -138,7 +138,8 @@ static int recv_master(sk_rt_exec *e, int lsock, sk_err *err)
     return 0;
 }
 
-static int spawn(sk_rt_exec *e, char **argv, const char *sockdir, int in, int out, int errfd, sk_err *err)
+static int spawn(sk_rt_exec *e, const char *exe, char **argv, const char *sockdir, int in, int out, int errfd,
+                 sk_err *err)
 {
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
@@ -150,7 +151,7 @@ static int spawn(sk_rt_exec *e, char **argv, const char *sockdir, int in, int ou
     else posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, errfd, 2);
     rt_spawn_attr_init(&attr);
-    int rc = posix_spawn(&e->pid, argv[0], &fa, &attr, argv, environ);
+    int rc = posix_spawn(&e->pid, exe, &fa, &attr, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
     if (rc) {
@@ -194,7 +195,7 @@ static int start(sk_rt *rt, sk_rt_exec *e, const char *id, const struct sk_rt_ex
     /* The chdir happens in the child: the socket path is relative to ROOT/sock. */
     if (c->tty && (lsock = console_socket(sockpath, err)) < 0) goto out;
     char **argv = build_argv(rt, id, c, sockname, e->pidfile, e->procfile);
-    rc = spawn(e, argv, sockdir, in[0], out[1], er[1], err);
+    rc = spawn(e, rt->crun_exe, argv, sockdir, in[0], out[1], er[1], err);
     free_argv(argv);
     if (rc < 0) goto out;
     close(take_fd(&in[0])); /* the child's ends: crun's death must read as EOF */

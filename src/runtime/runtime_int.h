@@ -9,6 +9,7 @@
  * means something while the machine is up, and a new namespace, i.e. a
  * reboot, starts it empty. Keeping these small, short-lived files off the
  * disk file system saves its inode allocation per container start:
+ *   bin/crun               crun, bind-mounted read-only (see ro_crun in runtime.c)
  *   crun/                  crun --root
  *   pods/<id>/             sandbox.json, hosts, resolv.conf, hostname, ipc, uts, shm/
  *   containers/<id>/       meta.json, config.json, rootfs/ (overlay mount point),
@@ -31,7 +32,8 @@
 struct sk_rt {
     char *root;
     char *state;         /* STATE (a tmpfs in the agent mount namespace) */
-    char *crun;          /* absolute */
+    char *crun;          /* absolute; argv[0] and messages */
+    char *crun_exe;      /* what is executed: STATE/bin/crun, or crun itself */
     char *crun_root;     /* STATE/crun */
     char *netns_dir;
     char *cgroup_parent; /* "/kubepods": leading slash, no trailing one */
@@ -83,7 +85,7 @@ int rt_purge_state(sk_rt *rt, sk_err *err);
 /* Runs argv (argv[0] absolute) with stdin /dev/null; stdout+stderr captured
  * into out (capped, may be NULL). Returns the exit status (128+sig when
  * killed) or -1 with err (spawn failure or timeout, after SIGKILL). */
-int rt_run(const char *const *argv, int timeout_ms, sk_buf *out, sk_err *err);
+int rt_run(const char *path, const char *const *argv, int timeout_ms, sk_buf *out, sk_err *err);
 /* Signal mask empty and every signal default in the child. */
 void rt_spawn_attr_init(posix_spawnattr_t *attr);
 /* crun --root ROOT <args...>: 0, crun's exit status (> 0) with its output
@@ -156,7 +158,7 @@ int64_t rt_wall_ns(void);
 
 /* ---- shim (runtime_shim.c) ---- */
 struct rt_shim_args {
-    const char *crun, *crun_root, *dir, *id, *log_path;
+    const char *crun, *crun_exe, *crun_root, *dir, *id, *log_path;
     const char *oom_file; /* memory.oom_control (v1) or memory.events (v2) */
     bool terminal;
     bool start;           /* crun run --detach instead of crun create */

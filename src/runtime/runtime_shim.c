@@ -89,7 +89,7 @@ static int spawn_crun(const struct rt_shim_args *a, int out_w, int err_w, pid_t 
     posix_spawn_file_actions_adddup2(&fa, out_w, 1);
     posix_spawn_file_actions_adddup2(&fa, err_w, 2);
     rt_spawn_attr_init(&attr);
-    int rc = posix_spawn(pid, a->crun, &fa, &attr, (char *const *)argv, environ);
+    int rc = posix_spawn(pid, a->crun_exe, &fa, &attr, (char *const *)argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
     errno = rc;
@@ -237,7 +237,7 @@ static void cleanup_crun(const struct rt_shim_args *a)
     posix_spawnattr_t attr;
     rt_spawn_attr_init(&attr);
     pid_t pid;
-    if (posix_spawn(&pid, a->crun, NULL, &attr, (char *const *)argv, environ) == 0)
+    if (posix_spawn(&pid, a->crun_exe, NULL, &attr, (char *const *)argv, environ) == 0)
         while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
     posix_spawnattr_destroy(&attr);
 }

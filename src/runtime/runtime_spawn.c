@@ -66,7 +66,7 @@ static int collect(int rfd, int pidfd, int timeout_ms, sk_buf *out)
     }
 }
 
-int rt_run(const char *const *argv, int timeout_ms, sk_buf *out, sk_err *err)
+int rt_run(const char *path, const char *const *argv, int timeout_ms, sk_buf *out, sk_err *err)
 {
     int pfd[2];
     if (pipe2(pfd, O_CLOEXEC | O_NONBLOCK) < 0) return sk_err_sys(err, "pipe");
@@ -78,7 +78,7 @@ int rt_run(const char *const *argv, int timeout_ms, sk_buf *out, sk_err *err)
     posix_spawn_file_actions_adddup2(&fa, pfd[1], 2);
     rt_spawn_attr_init(&attr);
     pid_t pid;
-    int rc = posix_spawn(&pid, argv[0], &fa, &attr, (char *const *)argv, environ);
+    int rc = posix_spawn(&pid, path, &fa, &attr, (char *const *)argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
     close(pfd[1]);
@@ -115,7 +115,7 @@ int rt_crun(const sk_rt *rt, int timeout_ms, sk_err *err, ...)
     va_end(ap);
     argv[n] = NULL;
     sk_buf out = SK_BUF_INIT;
-    int st = rt_run(argv, timeout_ms, &out, err);
+    int st = rt_run(rt->crun_exe, argv, timeout_ms, &out, err);
     if (st > 0) {
         trim(&out);
         sk_err_set(err, SK_EINTERNAL, "crun %s: exit %d: %s", argv[3], st, out.len ? out.data : "");

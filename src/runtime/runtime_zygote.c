@@ -70,7 +70,7 @@ static void __attribute__((noreturn)) zygote_main(const sk_rt *rt, int sock)
         if (n == (ssize_t)sizeof req) {
             req.dir[sizeof req.dir - 1] = req.id[sizeof req.id - 1] = 0;
             req.log_path[sizeof req.log_path - 1] = req.oom_file[sizeof req.oom_file - 1] = 0;
-            struct rt_shim_args a = {.crun = rt->crun, .crun_root = rt->crun_root, .dir = req.dir, .id = req.id,
+            struct rt_shim_args a = {.crun = rt->crun, .crun_exe = rt->crun_exe, .crun_root = rt->crun_root, .dir = req.dir, .id = req.id,
                                      .log_path = req.log_path, .oom_file = req.oom_file[0] ? req.oom_file : NULL,
                                      .terminal = req.terminal != 0, .start = req.start != 0,
                                      .log_max_size = req.log_max_size,

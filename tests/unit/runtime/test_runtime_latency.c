@@ -1,10 +1,14 @@
 /* Latency of running `true` through sk_rt (create + start + exit recorded,
  * then remove) beside raw `crun run` of the same OCI config on the same
  * rootfs (the physical floor), in the same namespace. Root only, else 77.
- * Prints medians; asserts only that everything ran and was cleaned. Last,
- * with the shim zygote killed, shims must still start (agent fallback). */
+ * First, crun must run from the runtime's read-only mount. Prints medians;
+ * asserts only that everything ran and was cleaned. Last, with the shim
+ * zygote killed, shims must still start (agent fallback). */
 #include "runtime/runtime_int.h"
 #include "test_runtime_fixture.h"
+
+#include <sys/statvfs.h>
+#include <sys/wait.h>
 
 #define RUNS 20
 
@@ -44,6 +48,33 @@ static int raw_bundle(const char *bundle)
     return rc;
 }
 
+/* crun runs from a read-only mount of itself, with the variable that
+ * tells it so: it cannot be written through, and crun does not clone
+ * itself again (no second exec: one execve per call). */
+static void check_crun_ro(void)
+{
+    const char *exe = F.rt->crun_exe;
+    size_t n = strlen(exe);
+    CHECK(n > 9 && !strcmp(exe + n - 9, "/bin/crun") && strcmp(exe, F.rt->crun));
+    struct statvfs vfs;
+    CHECK(statvfs(exe, &vfs) == 0 && (vfs.f_flag & ST_RDONLY));
+    CHECK(open(exe, O_WRONLY | O_CLOEXEC) < 0 && errno == EROFS);
+    CHECK_STR(getenv("_LIBCONTAINER_CLONED_BINARY") ? getenv("_LIBCONTAINER_CLONED_BINARY") : "", "1");
+    char trace[512];
+    snprintf(trace, sizeof trace,
+             "command -v strace >/dev/null || exit 77; strace -f -e trace=execve,execveat -o %s/exec.trace %s --version "
+             ">/dev/null && test $(grep -c 'execve' %s/exec.trace) = 1",
+             F.tmp, exe, F.tmp);
+    int rc = system(trace);
+    if (WEXITSTATUS(rc) != 77) CHECK_INT(WEXITSTATUS(rc), 0);
+    const char *argv[] = {F.rt->crun, "--version", NULL};
+    sk_buf out = SK_BUF_INIT;
+    sk_err e = SK_ERR_INIT;
+    CHECK_INT(rt_run(exe, argv, 10000, &out, &e), 0);
+    CHECK(out.data && strstr(out.data, "crun version"));
+    sk_buf_release(&out);
+}
+
 int main(void)
 {
     fx_require();
@@ -52,6 +83,7 @@ int main(void)
     REQUIRE(fx_prepare(&F) == 0);
     F.rt = fx_init(&F, &err);
     REQUIRE(F.rt);
+    check_crun_ro();
     REQUIRE(fx_sandbox(&F, "pod", "bench") == 0);
     char bundle[256], state[256];
     snprintf(bundle, sizeof bundle, "%s/bundle", F.tmp);
@@ -66,7 +98,7 @@ int main(void)
         const char *argv[] = {F.rt->crun, "--root", state, "run", "--bundle", bundle, id, NULL};
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
-        CHECK_INT(rt_run(argv, 30000, NULL, &err), 0);
+        CHECK_INT(rt_run(F.rt->crun, argv, 30000, NULL, &err), 0);
         raw[i] = fx_ms_since(&t0);
 
         const char *args[] = {"true"};
