@@ -283,7 +283,9 @@ pods_table() {
                 echo "with spec.nodeName set (scheduler not measured, as upstream density tests do)");" \
              "$PODS_CONC concurrent creators; no probes (Ready = container started). Times run from" \
              "before each POST to the pod watch first showing Ready=True. Raw crun: the same unpacked" \
-             "layers as an overlay with a fresh upper dir, \`crun run -d\` (new netns, loopback only)," \
+             "layers as an overlay with a fresh upper dir, \`crun run -d\` (new netns, loopback only;" \
+             "crun as installed, which clones itself at each call: the agent runs it from a read-only" \
+             "mount that spares this)," \
              "until a TCP connect to :8080 inside it succeeds; single: median of $(pv raw_reps);" \
              "batch: $(pv raw_batch_n) containers started at once over $(pv raw_batch_parallel) threads" \
              "(the agent's worker count), all kept running until the last serves. Batches: $PODS_ROUNDS" \

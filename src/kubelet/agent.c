@@ -328,6 +328,7 @@ sk_agent *sk_agent_new(const struct sk_agent_config *cfg, sk_err *err)
     a->images = cfg->images;
     a->node_name = sk_strdup(cfg->node_name);
     a->data_dir = sk_strdup(cfg->data_dir);
+    a->run_dir = a->rt ? sk_printf("%s/kubelet", sk_rt_state_dir(a->rt)) : sk_strdup(cfg->data_dir);
     a->node_ip = cfg->node_ip && *cfg->node_ip ? sk_strdup(cfg->node_ip) : NULL;
     a->node_netns = cfg->node_netns && *cfg->node_netns ? sk_strdup(cfg->node_netns) : NULL;
     a->cni_plugin_dir = dup_or(cfg->cni_plugin_dir, "/usr/lib/cni");
@@ -504,7 +505,7 @@ void sk_agent_free(sk_agent *a)
     for (size_t i = 0; i < a->npods; i++) pod_free(a->pods[i]);
     free(a->pods);
     sk_net_free(a->net);
-    char *strs[] = {a->node_name, a->data_dir, a->node_ip, a->node_netns, a->cni_plugin_dir,
+    char *strs[] = {a->node_name, a->data_dir, a->run_dir, a->node_ip, a->node_netns, a->cni_plugin_dir,
                     a->cni_bridge, a->samples_dir, a->busybox_path, a->bind_address, a->cert_pem,
                     a->key_pem, a->client_ca_pem, a->api_client_cn, a->cluster_dns, a->cluster_domain};
     for (size_t i = 0; i < SK_ARRAY_LEN(strs); i++) free(strs[i]);

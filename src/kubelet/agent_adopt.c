@@ -59,6 +59,7 @@ static void remove_sandbox(sk_agent *a, const struct sk_rt_sandbox_info *sb)
         sk_err_clear(&err);
     }
     if (sb->pod_uid && sk_kl_volumes_teardown(a->data_dir, sb->pod_uid, &err) < 0) sk_err_clear(&err);
+    if (sb->pod_uid) sk_ag_pod_run_remove(a, sb->pod_uid);
     sk_log(SK_INFO, "agent", "removed sandbox %s of a pod that is gone", sb->id);
 }
 

@@ -157,6 +157,7 @@ struct sk_agent {
     sk_rt *rt;
     sk_image_store *images;
     char *node_name, *data_dir, *node_ip, *node_netns, *cni_plugin_dir, *cni_bridge;
+    char *run_dir; /* per-pod files that live as long as the containers; see sk_ag_pod_run_path */
     char *samples_dir, *busybox_path, *bind_address, *cert_pem, *key_pem, *client_ca_pem;
     char *api_client_cn, *cluster_dns, *cluster_domain;
     int port, max_pods;
@@ -255,6 +256,12 @@ int64_t sk_ag_ctr_crash_wait(sk_agent *a, struct sk_ag_pod *p, struct sk_ag_ctr 
                              const json_t *pod);
 void sk_ag_ctr_log_path(sk_agent *a, const struct sk_ag_pod *p, const char *ctr, int restart,
                         char *out, size_t n);
+/* RUN/pods/<uid>[/leaf]: a pod's etc-hosts and termination-message files.
+ * RUN is the runtime's state tmpfs (or DATA without a runtime): they live
+ * exactly as long as the pod's containers, like the sandbox's hosts and
+ * resolv.conf, and a pod start costs the disk no inodes for them. */
+void sk_ag_pod_run_path(const sk_agent *a, const char *uid, const char *leaf, char *out, size_t n);
+void sk_ag_pod_run_remove(const sk_agent *a, const char *uid);
 /* The container's probe results into c->ready / c->started; true when its
  * liveness (or startup) probe failed (msg says how). */
 bool sk_ag_ctr_probe_state(sk_agent *a, struct sk_ag_pod *p, struct sk_ag_ctr *c, char *msg,

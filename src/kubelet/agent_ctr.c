@@ -40,10 +40,17 @@ void sk_ag_ctr_log_path(sk_agent *a, const struct sk_ag_pod *p, const char *ctr,
     snprintf(out, n, "%s/logs/%s_%s_%s/%s/%d.log", a->data_dir, p->ns, p->name, p->uid, ctr, restart);
 }
 
+void sk_ag_pod_run_path(const sk_agent *a, const char *uid, const char *leaf, char *out, size_t n)
+{
+    snprintf(out, n, "%s/pods/%s%s%s", a->run_dir, uid, leaf ? "/" : "", leaf ? leaf : "");
+}
+
 static void term_path(sk_agent *a, const struct sk_ag_pod *p, const char *ctr, int restart, char *out,
                       size_t n)
 {
-    snprintf(out, n, "%s/pods/%s/containers/%s/%d", a->data_dir, p->uid, ctr, restart);
+    char leaf[300];
+    snprintf(leaf, sizeof leaf, "containers/%s/%d", ctr, restart);
+    sk_ag_pod_run_path(a, p->uid, leaf, out, n);
 }
 
 /* Under a->mu: the HTTPS server's lookups read the reason. */
@@ -328,7 +335,7 @@ static int build_mounts(sk_agent *a, struct sk_ag_pod *p, const json_t *pod, con
         if ((*vm)[i].destination && !strcmp((*vm)[i].destination, "/etc/hosts")) own_hosts = true;
     }
     *n = nvm;
-    snprintf(hosts, hosts_n, "%s/pods/%s/etc-hosts", a->data_dir, p->uid);
+    sk_ag_pod_run_path(a, p->uid, "etc-hosts", hosts, hosts_n);
     if (!own_hosts && access(hosts, R_OK) == 0) (*all)[(*n)++] = (struct sk_rt_mount){hosts, "/etc/hosts", false};
     const char *tpath = sk_json_str(spec, "terminationMessagePath");
     if (!tpath) tpath = "/dev/termination-log";

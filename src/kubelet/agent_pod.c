@@ -90,6 +90,13 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
     return 0;
 }
 
+void sk_ag_pod_run_remove(const sk_agent *a, const char *uid)
+{
+    char dir[PATH_MAX];
+    sk_ag_pod_run_path(a, uid, NULL, dir, sizeof dir);
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 void sk_ag_teardown(sk_agent *a, struct sk_ag_pod *p)
 {
     if (p->torn_down) return;
@@ -118,6 +125,7 @@ void sk_ag_teardown(sk_agent *a, struct sk_ag_pod *p)
     }
     _sk_free_ char *logs = sk_printf("%s/logs/%s_%s_%s", a->data_dir, p->ns, p->name, p->uid);
     nftw(logs, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    sk_ag_pod_run_remove(a, p->uid);
     pthread_mutex_lock(&a->mu);
     for (size_t i = 0; i < p->nctrs; i++) p->ctrs[i].have_cur = p->ctrs[i].have_prev = false;
     p->sandbox_id[0] = p->netns[0] = 0;
@@ -194,8 +202,9 @@ static void write_hosts(sk_agent *a, struct sk_ag_pod *p, const json_t *pod)
 {
     _sk_free_ char *host = p->host_network ? read_host_file("/etc/hosts") : NULL;
     _sk_free_ char *text = sk_ag_hosts_file(pod, p->ip, a->cluster_domain, host);
-    _sk_free_ char *dir = sk_printf("%s/pods/%s", a->data_dir, p->uid);
-    _sk_free_ char *path = sk_printf("%s/etc-hosts", dir);
+    char dir[PATH_MAX], path[PATH_MAX];
+    sk_ag_pod_run_path(a, p->uid, NULL, dir, sizeof dir);
+    sk_ag_pod_run_path(a, p->uid, "etc-hosts", path, sizeof path);
     sk_err err = SK_ERR_INIT;
     if (sk_mkdir_p(dir, 0755, &err) < 0 || sk_write_file(path, text, strlen(text), 0644, &err) < 0)
         sk_log(SK_WARN, "agent", "pod %s: hosts file: %s", p->key, err.msg);

@@ -34,6 +34,10 @@ expect_eq "$(kc get pods -l app=web -o jsonpath='{.items[*].status.containerStat
 WAIT_SECS=20 wait_for "deployment still 10 ready" ten
 expect_match "$(kc logs "$(pod_of app=web)")" 'Kubernetes Bootcamp App Started At' "logs of an adopted container"
 expect_match "$(kc exec "$(pod_of app=web)" -- hostname)" '^web-' "exec into an adopted container"
+P=$(pod_of app=web)
+HOSTS=$(kc exec "$P" -- cat /etc/hosts)
+expect_match "$HOSTS" '^# Kubernetes-managed hosts file' "managed /etc/hosts in an adopted pod"
+expect_match "$HOSTS" "^$(kc get pod "$P" -o jsonpath='{.status.podIP}')	$P" "/etc/hosts maps the pod IP to its name"
 
 # A stopped agent leaves its pods running on purpose; `skiff cleanup`
 # removes them with their networks (uninstall).

@@ -16,7 +16,7 @@ kind: Pod
 metadata: {name: crasher}
 spec:
   containers:
-  - {name: c, image: $IMG, command: [sh, -c, "echo crashing; exit 1"]}
+  - {name: c, image: $IMG, command: [sh, -c, "echo crashing; echo bye from crasher >/dev/termination-log; exit 1"]}
 ---
 apiVersion: v1
 kind: Pod
@@ -66,6 +66,8 @@ WAIT_SECS=60 wait_for "crasher restarted twice" two
 expect_eq "$BACKOFFS" " 10s 20s" "restart delays grow: 10s, then 20s"
 expect_match "$(kc get pod crasher -o jsonpath='{.status.containerStatuses[0].lastState.terminated.exitCode} {.status.containerStatuses[0].lastState.terminated.reason}')" \
     '^1 Error$' "lastState.terminated: exit 1, Error"
+expect_eq "$(kc get pod crasher -o jsonpath='{.status.containerStatuses[0].lastState.terminated.message}')" \
+    "bye from crasher" "termination message from /dev/termination-log"
 expect_match "$(kc get pod crasher)" 'crasher +0/1 +(CrashLoopBackOff|Error) +[0-9]' "kubectl get pod shows the crash loop"
 expect_match "$(kc get events --field-selector involvedObject.name=crasher)" \
     'BackOff.*Back-off restarting failed container c in pod crasher' "BackOff event"
