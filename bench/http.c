@@ -159,6 +159,22 @@ double proc_cpu_secs(long pid)
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* The first line of /proc/stat: user nice system idle iowait irq softirq
+ * steal ...; busy is everything but idle and iowait (steal counted: time
+ * the machine's work did not get is part of what a batch cost). */
+double machine_busy_secs(void)
+{
+    FILE *f = fopen("/proc/stat", "r");
+    if (!f) return 0;
+    unsigned long long v[8] = {0};
+    int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+                   &v[6], &v[7]);
+    fclose(f);
+    if (n < 4) return 0;
+    unsigned long long busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+    return (double)busy / (double)sysconf(_SC_CLK_TCK);
+}
+
 int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;

@@ -31,6 +31,7 @@ long request(CURL *c, struct buf *resp, const char *method, const char *url, con
 bool json_field(const char *json, const char *field, char *out, size_t outlen);
 double self_cpu_secs(void);        /* user+system CPU of this process */
 double proc_cpu_secs(long pid);    /* of process pid, 0 when unknown */
+double machine_busy_secs(void);    /* CPU seconds all CPUs spent not idle, from /proc/stat */
 int cmp_double(const void *a, const void *b);
 double pct(const double *sorted, size_t n, double p); /* p in [0,1] */
 

@@ -315,6 +315,10 @@ pods_table() {
     prow "agent RSS idle, MB" "$(fmt "$rssi" 1024 1)" "" "" "node Ready, 3 s idle"
     prow "agent RSS with $n pods, MB" "$(fmt "$rssp" 1024 1)" "" "" \
         "$(target "$rssp" "<" $((30 * 1024)) "< 30 MB"); peak $(fmt "$(pv agent_hwm_kb)" 1024 1) MB; per round, kB: $(pall agent_rss_pods_kb)"
+    local cs cr
+    cs=$(pmed load_machine_cpu_ms_per_pod); cr=$(pmed raw_batch_machine_cpu_ms_per_pod)
+    prow "machine CPU per pod in the batch, ms" "$(fmt "$cs" 1 1)" "$(fmt "$cr" 1 1)" "$(ratio "$cs" "$cr")" \
+        "all cores, first create -> last Ready (raw: -> last serving); medians; skiff $(pall load_machine_cpu_ms_per_pod); raw $(pall raw_batch_machine_cpu_ms_per_pod)"
     prow "agent / server CPU in the load, s" "$(fmt "$(pv agent_cpu_s)" 1 2) / $(fmt "$(pv server_cpu_s)" 1 2)" \
         "" "" "over $(fmt "$(pv load_wall_s)" 1 2) s wall, $(nproc) cores"
     prow "server RSS idle, MB" "$(fmt "$(pv server_rss_idle_kb)" 1024 1)" "" "" ""

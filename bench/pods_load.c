@@ -236,13 +236,13 @@ static int phase_load(struct pods *p)
 {
     const struct pods_opts *o = p->o;
     int from = o->single_reps, to = from + o->count, rc = 0;
-    double a0 = proc_cpu_secs(o->agent_pid), s0 = proc_cpu_secs(o->server_pid);
+    double a0 = proc_cpu_secs(o->agent_pid), s0 = proc_cpu_secs(o->server_pid), m0 = machine_busy_secs();
     double t0 = now();
     int errs = run_workers(p, from, to, false);
     double t_posted = now();
     int ready = pods_wait(p, from, to, false, t0 + o->timeout);
     double t_ready = now();
-    double a1 = proc_cpu_secs(o->agent_pid), s1 = proc_cpu_secs(o->server_pid);
+    double a1 = proc_cpu_secs(o->agent_pid), s1 = proc_cpu_secs(o->server_pid), m1 = machine_busy_secs();
     if (ready < o->count) {
         report_missing(p, from, to, false);
         rc = -1;
@@ -271,6 +271,7 @@ static int phase_load(struct pods *p)
     if (n == (size_t)o->count) printf("total_s %.3f\n", last - first);
     printf("agent_cpu_s %.2f\nserver_cpu_s %.2f\nload_wall_s %.2f\n", a1 - a0, s1 - s0,
            t_ready - t0);
+    printf("load_machine_cpu_ms_per_pod %.1f\n", (m1 - m0) * 1e3 / o->count);
     if (o->agent_pid > 0) {
         sleep_secs(o->settle);
         printf("agent_rss_pods_kb %ld\nagent_hwm_kb %ld\n", vm_kb(o->agent_pid, "VmRSS"),

@@ -339,6 +339,7 @@ static void *batch_worker(void *arg)
  * (as N pods are), then removed. Prints p50/p99/total from the batch start. */
 static int raw_batch(const struct raw_opts *o, const json_t *spec)
 {
+    double m0 = machine_busy_secs();
     struct batch bt = {.o = o, .spec = spec, .t0 = now(),
                        .serve = calloc((size_t)o->batch, sizeof(double))};
     pthread_mutex_init(&bt.mu, NULL);
@@ -346,12 +347,13 @@ static int raw_batch(const struct raw_opts *o, const json_t *spec)
     int np = o->parallel < 1 ? 1 : o->parallel > 64 ? 64 : o->parallel;
     for (int i = 0; i < np; i++) pthread_create(&th[i], NULL, batch_worker, &bt);
     for (int i = 0; i < np; i++) pthread_join(th[i], NULL);
-    double total = (now() - bt.t0) * 1e3;
+    double total = (now() - bt.t0) * 1e3, busy = machine_busy_secs() - m0;
     for (int i = 0; i < o->batch; i++) raw_stop(o, 1000 + i);
     qsort(bt.serve, (size_t)o->batch, sizeof(double), cmp_double);
     printf("raw_batch_n %d\nraw_batch_parallel %d\nraw_batch_failed %d\nraw_batch_p50_ms %.1f\n"
            "raw_batch_p99_ms %.1f\nraw_batch_total_ms %.1f\n", o->batch, np, bt.failed,
            pct(bt.serve, (size_t)o->batch, 0.5), pct(bt.serve, (size_t)o->batch, 0.99), total);
+    printf("raw_batch_machine_cpu_ms_per_pod %.1f\n", busy * 1e3 / o->batch);
     free(bt.serve);
     pthread_mutex_destroy(&bt.mu);
     return bt.failed ? -1 : 0;
