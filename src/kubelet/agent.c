@@ -209,6 +209,7 @@ struct ag_job {
 
 static void *job_main(void *x)
 {
+    sk_mem_thread_nocache();
     struct ag_job *j = x;
     sk_agent *a = j->a;
     j->fn(a, j->p, j->arg);
@@ -250,6 +251,7 @@ int sk_ag_async(sk_agent *a, const char *key, struct sk_ag_pod *p,
 
 static void *worker_main(void *arg)
 {
+    sk_mem_thread_nocache();
     sk_agent *a = arg;
     char *key;
     while ((key = sk_workqueue_get(a->q))) {

@@ -54,6 +54,7 @@ struct stop_arg {
 
 static void *stop_thread(void *x)
 {
+    sk_mem_thread_nocache();
     struct stop_arg *s = x;
     sk_ag_ctr_kill(s->a, s->p, s->c, s->pod, s->grace);
     return NULL;

@@ -157,6 +157,7 @@ void kl_session_free(struct kl_session *s)
 
 static void *session_main(void *arg)
 {
+    sk_mem_thread_nocache();
     struct kl_session *s = arg;
     /* Writes to a pipe whose reader died raise SIGPIPE in this thread:
      * keep it blocked here and collect it (see kl_sigpipe_clear). */

@@ -84,6 +84,13 @@ char *sk_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2))); /* 
  * its allocator's own way first (sk_mem_set_trim, before any thread). */
 void sk_mem_trim(bool full);
 void sk_mem_set_trim(void (*fn)(bool full));
+/* Called first thing by a thread that allocates little and should not
+ * hold a per-thread allocation cache: short-lived ones (one per async job,
+ * maybe a hundred at once), whose caches' slabs stay fragmented in the heap
+ * after they are gone, and a node agent's pod workers. A no-op unless the
+ * binary installs its allocator's way (before any thread). */
+void sk_mem_thread_nocache(void);
+void sk_mem_set_thread_nocache(void (*fn)(void));
 
 static inline void sk__freep(void *p) { free(*(void **)p); }
 static inline void sk__closep(int *fd) { if (*fd >= 0) close(*fd); }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 static void (*g_trim)(bool full); /* set once before threads, read-only after */
+static void (*g_transient)(void);  /* likewise */
 
 void sk_mem_set_trim(void (*fn)(bool full))
 {
@@ -16,6 +17,16 @@ void sk_mem_trim(bool full)
 {
     if (g_trim) g_trim(full);
     else if (full) malloc_trim(0);
+}
+
+void sk_mem_set_thread_nocache(void (*fn)(void))
+{
+    g_transient = fn;
+}
+
+void sk_mem_thread_nocache(void)
+{
+    if (g_transient) g_transient();
 }
 
 static void oom(size_t n)

@@ -193,6 +193,7 @@ static int pin(const char *kind, const char *target, sk_err *err)
  * their pins. */
 static void *ns_thread(void *arg)
 {
+    sk_mem_thread_nocache();
     struct ns_job *job = arg;
     const struct rt_ns_request *r = job->req;
     int flags = (r->ipc ? CLONE_NEWIPC : 0) | (r->uts ? CLONE_NEWUTS : 0) | (r->net ? CLONE_NEWNET : 0);
