@@ -183,6 +183,10 @@ void sk_key_split(const char *key, char *ns, size_t nsn, char *name, size_t name
 typedef struct sk_recorder sk_recorder;
 /* component: "deployment-controller"; host may be NULL. */
 sk_recorder *sk_recorder_new(sk_client *c, const char *component, const char *host);
+/* At most qps events per second after a burst of `burst` (a kubelet's
+ * eventRecordQPS and eventBurst); the rest wait in the queue. Default: no
+ * limit. */
+void sk_recorder_set_rate(sk_recorder *rec, double qps, int burst);
 void sk_recorder_free(sk_recorder *rec);
 /* Records a core/v1 Event about obj (involvedObject from its kind,
  * apiVersion, namespace, name, uid, resourceVersion). Repeats of the same

@@ -5,6 +5,9 @@
  * written for each recent key: a repeat PATCHes that Event's count and
  * lastTimestamp instead of creating a new one.
  *
+ * Optionally rate limited like a kubelet's event client (eventRecordQPS,
+ * eventBurst): a token bucket; what is over it waits in the queue.
+ *
  * Partial: upstream's EventAggregator (folding >10 similar events with
  * different messages into one "(combined from similar events)") and its
  * per-object spam filter are not implemented. */
@@ -53,6 +56,8 @@ struct sk_recorder {
     atomic_ulong dropped;
     pthread_t thread;
     bool started;
+    double qps, burst, tokens; /* qps 0: no limit */
+    int64_t refilled_ms;
 
     /* background-thread state */
     struct lru_ent lru[LRU_CAP];
@@ -248,6 +253,32 @@ static void item_release(struct rec_item *it)
     free(it->message);
 }
 
+/* Under rec->lock: ms until a token is there (0: take it now). While
+ * draining at stop there is no limit. */
+static int64_t token_wait(sk_recorder *rec)
+{
+    if (rec->qps <= 0 || rec->stop) return 0;
+    int64_t now = sk_now_ms();
+    rec->tokens += (double)(now - rec->refilled_ms) * rec->qps / 1000.0;
+    if (rec->tokens > rec->burst) rec->tokens = rec->burst;
+    rec->refilled_ms = now;
+    if (rec->tokens >= 1) {
+        rec->tokens -= 1;
+        return 0;
+    }
+    return (int64_t)((1 - rec->tokens) * 1000.0 / rec->qps) + 1;
+}
+
+static void cond_wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+    pthread_cond_timedwait(cv, mu, &ts);
+}
+
 /* Sends queued events; on stop, drains what is queued for up to DRAIN_MS. */
 static void *recorder_main(void *arg)
 {
@@ -262,6 +293,11 @@ static void *recorder_main(void *arg)
     for (;;) {
         while (!rec->qlen && !rec->stop) pthread_cond_wait(&rec->cond, &rec->lock);
         if (!rec->qlen || (rec->stop && sk_now_ms() > rec->drain_until)) break;
+        int64_t wait = token_wait(rec);
+        if (wait > 0) {
+            cond_wait_ms(&rec->cond, &rec->lock, wait);
+            continue;
+        }
         struct rec_item it = rec->q[rec->qhead];
         rec->qhead = (rec->qhead + 1) % QUEUE_CAP;
         rec->qlen--;
@@ -290,6 +326,15 @@ sk_recorder *sk_recorder_new(sk_client *c, const char *component, const char *ho
      * dropped: recording must never fail the caller. */
     rec->started = rec->events && pthread_create(&rec->thread, NULL, recorder_main, rec) == 0;
     return rec;
+}
+
+void sk_recorder_set_rate(sk_recorder *rec, double qps, int burst)
+{
+    pthread_mutex_lock(&rec->lock);
+    rec->qps = qps > 0 ? qps : 0;
+    rec->burst = rec->tokens = burst > 0 ? burst : 1;
+    rec->refilled_ms = sk_now_ms();
+    pthread_mutex_unlock(&rec->lock);
 }
 
 void sk_recorder_free(sk_recorder *rec)

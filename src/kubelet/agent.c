@@ -381,6 +381,10 @@ sk_agent *sk_agent_new(const struct sk_agent_config *cfg, sk_err *err)
     epoll_ctl(a->epfd, EPOLL_CTL_ADD, a->wakefd, &ev);
 
     a->rec = sk_recorder_new(a->client, "kubelet", a->node_name);
+    /* a kubelet's defaults (eventRecordQPS 50, eventBurst 100): a hundred
+     * pods starting at once report at once, the rest follows at 50/s
+     * instead of competing with the pods for the CPU */
+    sk_recorder_set_rate(a->rec, 50, 100);
     a->q = sk_workqueue_new();
     _sk_free_ char *pod_fs = sk_printf("spec.nodeName=%s", a->node_name);
     a->pods_inf = sk_informer_new(a->client, a->pods_res, NULL, NULL, pod_fs, 0);
