@@ -16,8 +16,9 @@ expect_eq "$rs1" "kubernetes-bootcamp-$hash" "ReplicaSet named <deployment>-<pod
 pod=$($K get pods -l app=kubernetes-bootcamp -o jsonpath='{.items[0].metadata.name}')
 expect_match "$pod" "^$rs1-[a-z0-9]{5}$" "pod named <rs>-<5 chars>"
 expect_match "$($K get pod "$pod" -o jsonpath='{.metadata.ownerReferences[0].kind}/{.metadata.ownerReferences[0].controller}')" '^ReplicaSet/true$' "pod owned by its ReplicaSet"
-expect_match "$($K get events --field-selector involvedObject.name=$pod 2>&1)" 'Scheduled.*Successfully assigned default/'"$pod"' to hollow-' "Scheduled event"
-expect_match "$($K get events 2>&1)" 'ScalingReplicaSet.*Scaled up replica set '"$rs1"' from 0 to 1' "ScalingReplicaSet event"
+# Events are written asynchronously, by low-priority threads: wait for them.
+wait_for "Scheduled event" sh -c "$K get events --field-selector involvedObject.name=$pod 2>&1 | grep -Eq 'Scheduled.*Successfully assigned default/$pod to hollow-'"
+wait_for "ScalingReplicaSet event" sh -c "$K get events 2>&1 | grep -Eq 'ScalingReplicaSet.*Scaled up replica set $rs1 from 0 to 1'"
 
 $K scale deployments/kubernetes-bootcamp --replicas=4 >/dev/null
 wait_for "4/4 ready" sh -c "$K get deploy kubernetes-bootcamp --no-headers | grep -q ' 4/4 '"

@@ -55,7 +55,7 @@ live_nodes() {
 }
 all_on_na() { [ "$(live_nodes)" = ' 4 na' ]; }
 WAIT_SECS=40 wait_for "pods rescheduled onto na" all_on_na
-expect_match "$($K get events 2>&1)" 'NodeNotReady' "NodeNotReady event"
+wait_for "NodeNotReady event" sh -c "$K get events 2>&1 | grep -q NodeNotReady"
 kill -9 "$AGENT_A" 2>/dev/null
 stop_server
 
