@@ -40,11 +40,6 @@ void sk_ag_ctr_log_path(sk_agent *a, const struct sk_ag_pod *p, const char *ctr,
     snprintf(out, n, "%s/logs/%s_%s_%s/%s/%d.log", a->data_dir, p->ns, p->name, p->uid, ctr, restart);
 }
 
-void sk_ag_pod_run_path(const sk_agent *a, const char *uid, const char *leaf, char *out, size_t n)
-{
-    snprintf(out, n, "%s/pods/%s%s%s", a->run_dir, uid, leaf ? "/" : "", leaf ? leaf : "");
-}
-
 static void term_path(sk_agent *a, const struct sk_ag_pod *p, const char *ctr, int restart, char *out,
                       size_t n)
 {

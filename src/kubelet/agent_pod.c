@@ -91,6 +91,11 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
     return 0;
 }
 
+void sk_ag_pod_run_path(const sk_agent *a, const char *uid, const char *leaf, char *out, size_t n)
+{
+    snprintf(out, n, "%s/pods/%s%s%s", a->run_dir, uid, leaf ? "/" : "", leaf ? leaf : "");
+}
+
 void sk_ag_pod_run_remove(const sk_agent *a, const char *uid)
 {
     char dir[PATH_MAX];

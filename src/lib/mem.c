@@ -6,7 +6,7 @@
 #include <string.h>
 
 static void (*g_trim)(bool full); /* set once before threads, read-only after */
-static void (*g_transient)(void);  /* likewise */
+static void (*g_nocache)(void);  /* likewise */
 
 void sk_mem_set_trim(void (*fn)(bool full))
 {
@@ -21,12 +21,12 @@ void sk_mem_trim(bool full)
 
 void sk_mem_set_thread_nocache(void (*fn)(void))
 {
-    g_transient = fn;
+    g_nocache = fn;
 }
 
 void sk_mem_thread_nocache(void)
 {
-    if (g_transient) g_transient();
+    if (g_nocache) g_nocache();
 }
 
 static void oom(size_t n)
