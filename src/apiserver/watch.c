@@ -354,15 +354,7 @@ static bool next_batch(struct watcher *w, int64_t wait_ms)
             pthread_mutex_unlock(&bc->lock);
             return true;
         }
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += wait_ms / 1000;
-        ts.tv_nsec += (wait_ms % 1000) * 1000000;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
-        pthread_cond_timedwait(&bc->cond, &bc->lock, &ts);
+        sk_cond_wait_ms(&bc->cond, &bc->lock, CLOCK_MONOTONIC, wait_ms);
         wait_ms = 0; /* one wait per call: let MHD notice closed sockets */
     }
 }

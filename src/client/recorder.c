@@ -269,16 +269,6 @@ static int64_t token_wait(sk_recorder *rec)
     return (int64_t)((1 - rec->tokens) * 1000.0 / rec->qps) + 1;
 }
 
-static void cond_wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t ms)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
-    pthread_cond_timedwait(cv, mu, &ts);
-}
-
 /* Sends queued events; on stop, drains what is queued for up to DRAIN_MS. */
 static void *recorder_main(void *arg)
 {
@@ -295,7 +285,7 @@ static void *recorder_main(void *arg)
         if (!rec->qlen || (rec->stop && sk_now_ms() > rec->drain_until)) break;
         int64_t wait = token_wait(rec);
         if (wait > 0) {
-            cond_wait_ms(&rec->cond, &rec->lock, wait);
+            sk_cond_wait_ms(&rec->cond, &rec->lock, CLOCK_REALTIME, wait);
             continue;
         }
         struct rec_item it = rec->q[rec->qhead];

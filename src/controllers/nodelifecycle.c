@@ -417,12 +417,7 @@ static void *monitor_main(void *arg)
         c->full_disruption = full;
         json_decref(nodes);
         nodes = NULL;
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        int64_t ns = ts.tv_nsec + period * 1000000LL;
-        ts.tv_sec += ns / 1000000000LL;
-        ts.tv_nsec = ns % 1000000000LL;
-        if (!c->stop) pthread_cond_timedwait(&c->cond, &c->mu, &ts);
+        if (!c->stop) sk_cond_wait_ms(&c->cond, &c->mu, CLOCK_MONOTONIC, period);
     }
     pthread_mutex_unlock(&c->mu);
     return NULL;

@@ -325,12 +325,7 @@ static bool wait_until(sk_agent *a, int64_t at)
     pthread_mutex_lock(&a->mu);
     int64_t d = at - sk_now_ms();
     if (d > 0 && !a->stop) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        int64_t ns = ts.tv_nsec + d * 1000000LL;
-        ts.tv_sec += ns / 1000000000LL;
-        ts.tv_nsec = ns % 1000000000LL;
-        pthread_cond_timedwait(&a->cond, &a->mu, &ts);
+        sk_cond_wait_ms(&a->cond, &a->mu, CLOCK_MONOTONIC, d);
     }
     bool stop = a->stop;
     pthread_mutex_unlock(&a->mu);

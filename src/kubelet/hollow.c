@@ -180,16 +180,9 @@ static void post_heartbeat(struct sk_hollow *h, int i)
 
 static bool wait_until(struct sk_hollow *h, int64_t at)
 {
-    struct timespec ts;
     int64_t d = at - sk_now_ms();
     pthread_mutex_lock(&h->mu);
-    if (d > 0 && !h->stop) {
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        int64_t ns = ts.tv_nsec + d * 1000000LL;
-        ts.tv_sec += ns / 1000000000LL;
-        ts.tv_nsec = ns % 1000000000LL;
-        pthread_cond_timedwait(&h->cond, &h->mu, &ts);
-    }
+    if (d > 0 && !h->stop) sk_cond_wait_ms(&h->cond, &h->mu, CLOCK_MONOTONIC, d);
     bool stop = h->stop;
     pthread_mutex_unlock(&h->mu);
     return !stop;

@@ -268,17 +268,8 @@ static void wait_until(sk_kl_prober *p, int64_t due)
         pthread_cond_wait(&p->cv, &p->mu);
         return;
     }
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
     int64_t left = due - sk_now_ms();
-    if (left <= 0) return;
-    ts.tv_sec += left / 1000;
-    ts.tv_nsec += (left % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    pthread_cond_timedwait(&p->cv, &p->mu, &ts);
+    if (left > 0) sk_cond_wait_ms(&p->cv, &p->mu, CLOCK_MONOTONIC, left);
 }
 
 /* Records one result as upstream's doProbe; true when the pod must be

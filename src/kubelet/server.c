@@ -143,14 +143,7 @@ static void stop_tasks(sk_kl_server *s)
             t->stop = 1;
             if (t->fd >= 0) shutdown(t->fd, SHUT_RDWR);
         }
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 200 * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+        sk_cond_wait_ms(&s->cv, &s->mu, CLOCK_REALTIME, 200);
     }
     if (s->ntasks > 0) sk_log(SK_WARN, "kubelet", "server stop: %d sessions still running", s->ntasks);
     pthread_mutex_unlock(&s->mu);

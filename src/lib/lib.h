@@ -7,6 +7,7 @@
 #define SK_LIB_H
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -120,6 +121,10 @@ char *sk_buf_take(sk_buf *b); /* returns the string (caller frees), resets b */
 
 int64_t sk_now_ms(void);       /* monotonic clock */
 int64_t sk_wall_ms(void);      /* realtime clock */
+/* pthread_cond_timedwait for at most ms from now; clock is the condition
+ * variable's (CLOCK_MONOTONIC if set with pthread_condattr_setclock, else
+ * CLOCK_REALTIME). Returns what pthread_cond_timedwait returns. */
+int sk_cond_wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, clockid_t clock, int64_t ms);
 /* RFC 3339 UTC, second precision: "2026-11-28T20:34:17Z". out >= 32 bytes. */
 void sk_time_format(int64_t unix_sec, char *out, size_t n);
 /* Parses RFC 3339 (Z or offset, optional fraction); -1 on error. */

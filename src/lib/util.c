@@ -23,6 +23,16 @@ int64_t sk_wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int sk_cond_wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, clockid_t clock, int64_t ms)
+{
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    int64_t ns = ts.tv_nsec + (ms > 0 ? ms : 0) % 1000 * 1000000LL;
+    ts.tv_sec += (ms > 0 ? ms : 0) / 1000 + ns / 1000000000LL;
+    ts.tv_nsec = ns % 1000000000LL;
+    return pthread_cond_timedwait(cv, mu, &ts);
+}
+
 void sk_time_format(int64_t unix_sec, char *out, size_t n)
 {
     time_t t = (time_t)unix_sec;

@@ -454,12 +454,7 @@ static void *loop_main(void *arg)
             }
             continue;
         }
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        int64_t ns = ts.tv_nsec + (wait > 0 ? wait : 1) * 1000000LL;
-        ts.tv_sec += ns / 1000000000LL;
-        ts.tv_nsec = ns % 1000000000LL;
-        pthread_cond_timedwait(&s->cond, &s->mu, &ts);
+        sk_cond_wait_ms(&s->cond, &s->mu, CLOCK_MONOTONIC, wait > 0 ? wait : 1);
     }
     pthread_mutex_unlock(&s->mu);
     return NULL;

@@ -169,17 +169,6 @@ static void republish(sk_dns *d, bool *warned)
     sk_err_clear(&err);
 }
 
-static void deadline_in(struct timespec *ts, int64_t ms)
-{
-    clock_gettime(CLOCK_REALTIME, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
 /* Publishes when poked (at most once a second, so a field the API server
  * rewrites can never make us chase our own writes), every REPUBLISH_MS,
  * and every 2 s while failing. */
@@ -204,9 +193,7 @@ static void *keeper_main(void *arg)
                        : !synced ? 100
                        : warned  ? 2000
                                  : REPUBLISH_MS;
-        struct timespec ts;
-        deadline_in(&ts, wait > 0 ? wait : 1);
-        if (!d->stop && pthread_cond_timedwait(&d->cond, &d->lock, &ts) == ETIMEDOUT && synced &&
+        if (!d->stop && sk_cond_wait_ms(&d->cond, &d->lock, CLOCK_REALTIME, wait > 0 ? wait : 1) == ETIMEDOUT && synced &&
             !d->dirty && sk_now_ms() - last >= REPUBLISH_MS)
             d->dirty = true; /* the periodic check */
     }

@@ -1,8 +1,32 @@
 #include "lib/lib.h"
 #include "unit/test.h"
 
+#include <errno.h>
+
+/* A timed wait with nobody signalling lasts the time asked, on either clock. */
+static void test_cond_wait(clockid_t clock, int64_t ms)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, clock);
+    pthread_cond_t cv;
+    pthread_cond_init(&cv, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&mu);
+    int64_t t0 = sk_now_ms();
+    CHECK_INT(sk_cond_wait_ms(&cv, &mu, clock, ms), ETIMEDOUT);
+    int64_t took = sk_now_ms() - t0;
+    CHECK(took >= ms - 1 && took < ms + 1000);
+    pthread_mutex_unlock(&mu);
+    pthread_cond_destroy(&cv);
+}
+
 int main(void)
 {
+    test_cond_wait(CLOCK_MONOTONIC, 30);
+    test_cond_wait(CLOCK_REALTIME, 1050);
+    test_cond_wait(CLOCK_MONOTONIC, 0);
     char buf[64];
     sk_duration_human(5, buf, sizeof buf);
     CHECK_STR(buf, "5s");
